@@ -1,0 +1,3 @@
+module nemo-migrate
+
+go 1.26

@@ -1,0 +1,924 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrUnsupported is wrapped by errors for valid pickles that use a feature
+// this package does not model (extension codes, out-of-band buffers).
+var ErrUnsupported = errors.New("pickle: unsupported feature")
+
+// SyntaxError reports malformed pickle data.
+type SyntaxError struct {
+	Offset int64  // byte offset of the opcode
+	Op     byte   // the opcode
+	Msg    string // what is wrong
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("pickle: at byte %d (opcode %s): %s", e.Offset, opName(e.Op), e.Msg)
+}
+
+// Decoder decodes one pickle from a byte slice. Pickles are small relative to
+// checkpoints (a .metadata or data.pkl), so callers read them whole, capped
+// at a size they choose, and every length inside is checked against what is
+// left before anything is allocated.
+type Decoder struct {
+	// PersistentLoad, if set, resolves persistent ids (PERSID, BINPERSID).
+	// Otherwise they decode as PersID values.
+	PersistentLoad func(id any) (any, error)
+
+	// MaxMemo caps the number of memo entries (default 1<<24).
+	MaxMemo int
+}
+
+// Unmarshal decodes a pickle with default settings.
+func Unmarshal(data []byte) (any, error) {
+	var d Decoder
+	return d.Decode(data)
+}
+
+type decodeState struct {
+	*Decoder
+	data  []byte
+	pos   int
+	op    byte
+	opPos int
+	stack []any
+	marks []int
+	memo  map[uint64]any
+}
+
+type markObj struct{}
+
+// Decode decodes the pickle at the start of data. Bytes after STOP are
+// ignored, as Python does.
+func (d *Decoder) Decode(data []byte) (any, error) {
+	s := &decodeState{Decoder: d, data: data, memo: make(map[uint64]any)}
+	v, err := s.run()
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (s *decodeState) errorf(format string, args ...any) error {
+	return &SyntaxError{Offset: int64(s.opPos), Op: s.op, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *decodeState) need(n uint64) ([]byte, error) {
+	if n > uint64(len(s.data)-s.pos) {
+		return nil, s.errorf("needs %d bytes, %d left: truncated or corrupt", n, len(s.data)-s.pos)
+	}
+	b := s.data[s.pos : s.pos+int(n)]
+	s.pos += int(n)
+	return b, nil
+}
+
+func (s *decodeState) line() (string, error) {
+	for i := s.pos; i < len(s.data); i++ {
+		if s.data[i] == '\n' {
+			l := string(s.data[s.pos:i])
+			s.pos = i + 1
+			return l, nil
+		}
+	}
+	return "", s.errorf("unterminated line")
+}
+
+func (s *decodeState) u8() (uint64, error) {
+	b, err := s.need(1)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(b[0]), nil
+}
+
+func (s *decodeState) u16() (uint64, error) {
+	b, err := s.need(2)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(binary.LittleEndian.Uint16(b)), nil
+}
+
+func (s *decodeState) u32() (uint64, error) {
+	b, err := s.need(4)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(binary.LittleEndian.Uint32(b)), nil
+}
+
+func (s *decodeState) u64() (uint64, error) {
+	b, err := s.need(8)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+func (s *decodeState) push(v any) { s.stack = append(s.stack, v) }
+
+func (s *decodeState) pop() (any, error) {
+	n := len(s.stack)
+	base := 0
+	if len(s.marks) > 0 {
+		base = s.marks[len(s.marks)-1]
+	}
+	if n <= base {
+		return nil, s.errorf("stack underflow")
+	}
+	v := s.stack[n-1]
+	s.stack = s.stack[:n-1]
+	return v, nil
+}
+
+func (s *decodeState) top() (*any, error) {
+	n := len(s.stack)
+	base := 0
+	if len(s.marks) > 0 {
+		base = s.marks[len(s.marks)-1]
+	}
+	if n <= base {
+		return nil, s.errorf("stack underflow")
+	}
+	return &s.stack[n-1], nil
+}
+
+// popMark pops everything above the newest mark, and the mark.
+func (s *decodeState) popMark() ([]any, error) {
+	if len(s.marks) == 0 {
+		return nil, s.errorf("no MARK on the stack")
+	}
+	m := s.marks[len(s.marks)-1]
+	s.marks = s.marks[:len(s.marks)-1]
+	items := make([]any, len(s.stack)-m)
+	copy(items, s.stack[m:])
+	s.stack = s.stack[:m]
+	return items, nil
+}
+
+func (s *decodeState) memoPut(idx uint64) error {
+	t, err := s.top()
+	if err != nil {
+		return err
+	}
+	if _, exists := s.memo[idx]; !exists {
+		limit := s.MaxMemo
+		if limit <= 0 {
+			limit = 1 << 24
+		}
+		if len(s.memo) >= limit {
+			return s.errorf("more than %d memo entries", limit)
+		}
+	}
+	s.memo[idx] = *t
+	return nil
+}
+
+func (s *decodeState) memoGet(idx uint64) error {
+	v, ok := s.memo[idx]
+	if !ok {
+		return s.errorf("memo key %d not defined", idx)
+	}
+	s.push(v)
+	return nil
+}
+
+func (s *decodeState) run() (any, error) {
+	for {
+		if s.pos >= len(s.data) {
+			return nil, &SyntaxError{Offset: int64(s.pos), Msg: "data ends before STOP: truncated"}
+		}
+		s.opPos = s.pos
+		s.op = s.data[s.pos]
+		s.pos++
+		if s.op == opStop {
+			if len(s.marks) != 0 {
+				return nil, s.errorf("MARK left open at STOP")
+			}
+			if len(s.stack) != 1 {
+				return nil, s.errorf("stack holds %d values at STOP, want 1", len(s.stack))
+			}
+			return s.stack[0], nil
+		}
+		if err := s.step(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *decodeState) step() error {
+	switch s.op {
+	case opProto:
+		v, err := s.u8()
+		if err != nil {
+			return err
+		}
+		if v > 5 {
+			return s.errorf("unsupported protocol %d", v)
+		}
+	case opFrame:
+		n, err := s.u64()
+		if err != nil {
+			return err
+		}
+		if n > uint64(len(s.data)-s.pos) {
+			return s.errorf("frame of %d bytes, %d left: truncated", n, len(s.data)-s.pos)
+		}
+	case opMark:
+		s.marks = append(s.marks, len(s.stack))
+	case opPop:
+		if len(s.marks) > 0 && s.marks[len(s.marks)-1] == len(s.stack) {
+			// POP of a mark, as Python allows.
+			s.marks = s.marks[:len(s.marks)-1]
+			return nil
+		}
+		_, err := s.pop()
+		return err
+	case opPopMark:
+		_, err := s.popMark()
+		return err
+	case opDup:
+		t, err := s.top()
+		if err != nil {
+			return err
+		}
+		s.push(*t)
+
+	// Scalars.
+	case opNone:
+		s.push(nil)
+	case opNewTrue:
+		s.push(true)
+	case opNewFalse:
+		s.push(false)
+	case opBinInt:
+		v, err := s.u32()
+		if err != nil {
+			return err
+		}
+		s.push(int64(int32(uint32(v))))
+	case opBinInt1:
+		v, err := s.u8()
+		if err != nil {
+			return err
+		}
+		s.push(int64(v))
+	case opBinInt2:
+		v, err := s.u16()
+		if err != nil {
+			return err
+		}
+		s.push(int64(v))
+	case opLong1, opLong4:
+		var n uint64
+		var err error
+		if s.op == opLong1 {
+			n, err = s.u8()
+		} else {
+			n, err = s.u32()
+		}
+		if err != nil {
+			return err
+		}
+		b, err := s.need(n)
+		if err != nil {
+			return err
+		}
+		s.push(decodeLong(b))
+	case opInt:
+		l, err := s.line()
+		if err != nil {
+			return err
+		}
+		switch l {
+		case "00":
+			s.push(false)
+		case "01":
+			s.push(true)
+		default:
+			v, err := parseIntText(l)
+			if err != nil {
+				return s.errorf("bad INT %q", l)
+			}
+			s.push(v)
+		}
+	case opLong:
+		l, err := s.line()
+		if err != nil {
+			return err
+		}
+		v, err := parseIntText(strings.TrimSuffix(l, "L"))
+		if err != nil {
+			return s.errorf("bad LONG %q", l)
+		}
+		s.push(v)
+	case opFloat:
+		l, err := s.line()
+		if err != nil {
+			return err
+		}
+		f, err := strconv.ParseFloat(l, 64)
+		if err != nil {
+			return s.errorf("bad FLOAT %q", l)
+		}
+		s.push(f)
+	case opBinFloat:
+		v, err := s.u64()
+		if err != nil {
+			return err
+		}
+		// BINFLOAT is big-endian; u64 read little-endian, so swap.
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], v)
+		s.push(math.Float64frombits(binary.BigEndian.Uint64(b[:])))
+
+	// Strings and bytes.
+	case opBinUnicode, opShortBinUnicode, opBinUnicode8:
+		b, err := s.sized(lenWidth(s.op))
+		if err != nil {
+			return err
+		}
+		if !utf8.Valid(b) {
+			// Python would fail on invalid UTF-8 except for lone surrogates
+			// ("surrogatepass"); keep the bytes as they are.
+			s.push(strings.ToValidUTF8(string(b), "\uFFFD"))
+			return nil
+		}
+		s.push(string(b))
+	case opUnicode:
+		l, err := s.line()
+		if err != nil {
+			return err
+		}
+		v, err := decodeRawUnicodeEscape(l)
+		if err != nil {
+			return s.errorf("bad UNICODE: %v", err)
+		}
+		s.push(v)
+	case opString:
+		l, err := s.line()
+		if err != nil {
+			return err
+		}
+		v, err := decodeStringLiteral(l)
+		if err != nil {
+			return s.errorf("bad STRING: %v", err)
+		}
+		s.push(Bytes(v))
+	case opBinString, opShortBinString:
+		size := 4
+		if s.op == opShortBinString {
+			size = 1
+		}
+		b, err := s.sized(size)
+		if err != nil {
+			return err
+		}
+		// Python 2 str; Python 3 decodes it as ASCII by default.
+		s.push(string(b))
+	case opBinBytes, opShortBinBytes, opBinBytes8:
+		b, err := s.sized(lenWidth(s.op))
+		if err != nil {
+			return err
+		}
+		s.push(Bytes(append([]byte(nil), b...)))
+	case opByteArray8:
+		b, err := s.sized(8)
+		if err != nil {
+			return err
+		}
+		s.push(&ByteArray{Data: append([]byte(nil), b...)})
+	case opNextBuffer, opReadonlyBuffer:
+		return fmt.Errorf("%w: out-of-band buffer (%w)", ErrUnsupported, s.errorf("protocol 5 buffers"))
+	case opExt1, opExt2, opExt4:
+		return fmt.Errorf("%w: extension registry code (%w)", ErrUnsupported, s.errorf("copyreg extension"))
+
+	// Containers.
+	case opEmptyTuple:
+		s.push(Tuple{})
+	case opTuple:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		s.push(Tuple(items))
+	case opTuple1, opTuple2, opTuple3:
+		n := int(s.op-opTuple1) + 1
+		t := make(Tuple, n)
+		for i := n - 1; i >= 0; i-- {
+			v, err := s.pop()
+			if err != nil {
+				return err
+			}
+			t[i] = v
+		}
+		s.push(t)
+	case opEmptyList:
+		s.push(&List{})
+	case opList:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		s.push(&List{Items: items})
+	case opEmptyDict:
+		s.push(&Dict{})
+	case opDict:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items)%2 != 0 {
+			return s.errorf("odd number of items for DICT")
+		}
+		d := &Dict{}
+		for i := 0; i < len(items); i += 2 {
+			d.Set(items[i], items[i+1])
+		}
+		s.push(d)
+	case opEmptySet:
+		s.push(&Set{})
+	case opFrozenSet:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		s.push(&Set{Items: items, Frozen: true})
+	case opAppend:
+		v, err := s.pop()
+		if err != nil {
+			return err
+		}
+		return s.appendTo([]any{v})
+	case opAppends:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		return s.appendTo(items)
+	case opSetItem:
+		v, err := s.pop()
+		if err != nil {
+			return err
+		}
+		k, err := s.pop()
+		if err != nil {
+			return err
+		}
+		return s.setItems([]any{k, v})
+	case opSetItems:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items)%2 != 0 {
+			return s.errorf("odd number of items for SETITEMS")
+		}
+		return s.setItems(items)
+	case opAddItems:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		t, err := s.top()
+		if err != nil {
+			return err
+		}
+		set, ok := (*t).(*Set)
+		if !ok {
+			return s.errorf("ADDITEMS on %s", TypeName(*t))
+		}
+		set.Items = append(set.Items, items...)
+
+	// Memo.
+	case opPut:
+		l, err := s.line()
+		if err != nil {
+			return err
+		}
+		idx, err := strconv.ParseUint(l, 10, 32)
+		if err != nil {
+			return s.errorf("bad PUT index %q", l)
+		}
+		return s.memoPut(idx)
+	case opBinPut:
+		idx, err := s.u8()
+		if err != nil {
+			return err
+		}
+		return s.memoPut(idx)
+	case opLongBinPut:
+		idx, err := s.u32()
+		if err != nil {
+			return err
+		}
+		return s.memoPut(idx)
+	case opMemoize:
+		return s.memoPut(uint64(len(s.memo)))
+	case opGet:
+		l, err := s.line()
+		if err != nil {
+			return err
+		}
+		idx, err := strconv.ParseUint(l, 10, 32)
+		if err != nil {
+			return s.errorf("bad GET index %q", l)
+		}
+		return s.memoGet(idx)
+	case opBinGet:
+		idx, err := s.u8()
+		if err != nil {
+			return err
+		}
+		return s.memoGet(idx)
+	case opLongBinGet:
+		idx, err := s.u32()
+		if err != nil {
+			return err
+		}
+		return s.memoGet(idx)
+
+	// Globals, calls and objects.
+	case opGlobal:
+		mod, err := s.line()
+		if err != nil {
+			return err
+		}
+		name, err := s.line()
+		if err != nil {
+			return err
+		}
+		s.push(Global{Module: mod, Name: name})
+	case opStackGlobal:
+		name, err := s.pop()
+		if err != nil {
+			return err
+		}
+		mod, err := s.pop()
+		if err != nil {
+			return err
+		}
+		ms, ok1 := mod.(string)
+		ns, ok2 := name.(string)
+		if !ok1 || !ok2 {
+			return s.errorf("STACK_GLOBAL needs two strings, got %s and %s", TypeName(mod), TypeName(name))
+		}
+		s.push(Global{Module: ms, Name: ns})
+	case opReduce:
+		args, err := s.pop()
+		if err != nil {
+			return err
+		}
+		fn, err := s.pop()
+		if err != nil {
+			return err
+		}
+		t, ok := args.(Tuple)
+		if !ok {
+			return s.errorf("REDUCE arguments are %s, want tuple", TypeName(args))
+		}
+		s.push(reduce(fn, t))
+	case opNewObj:
+		args, err := s.pop()
+		if err != nil {
+			return err
+		}
+		cls, err := s.pop()
+		if err != nil {
+			return err
+		}
+		t, ok := args.(Tuple)
+		if !ok {
+			return s.errorf("NEWOBJ arguments are %s, want tuple", TypeName(args))
+		}
+		s.push(&Object{Callable: cls, Args: t, NewObj: true})
+	case opNewObjEx:
+		kw, err := s.pop()
+		if err != nil {
+			return err
+		}
+		args, err := s.pop()
+		if err != nil {
+			return err
+		}
+		cls, err := s.pop()
+		if err != nil {
+			return err
+		}
+		t, ok := args.(Tuple)
+		kd, ok2 := kw.(*Dict)
+		if !ok || !ok2 {
+			return s.errorf("NEWOBJ_EX needs a tuple and a dict, got %s and %s", TypeName(args), TypeName(kw))
+		}
+		s.push(&Object{Callable: cls, Args: t, Kwargs: kd, NewObj: true})
+	case opObj:
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return s.errorf("OBJ without a class")
+		}
+		s.push(&Object{Callable: items[0], Args: Tuple(items[1:])})
+	case opInst:
+		mod, err := s.line()
+		if err != nil {
+			return err
+		}
+		name, err := s.line()
+		if err != nil {
+			return err
+		}
+		items, err := s.popMark()
+		if err != nil {
+			return err
+		}
+		s.push(&Object{Callable: Global{Module: mod, Name: name}, Args: Tuple(items)})
+	case opBuild:
+		state, err := s.pop()
+		if err != nil {
+			return err
+		}
+		t, err := s.top()
+		if err != nil {
+			return err
+		}
+		o, ok := (*t).(*Object)
+		if !ok {
+			return s.errorf("BUILD on %s", TypeName(*t))
+		}
+		if o.Built {
+			// A second BUILD merges state in Python; keep the newest dict
+			// items on top of the old ones.
+			if od, nd := o.StateDict(), stateDict(state); od != nil && nd != nil {
+				for _, it := range nd.Items {
+					od.Set(it.Key, it.Value)
+				}
+				return nil
+			}
+		}
+		o.Built = true
+		o.State = state
+	case opPersID, opBinPersID:
+		var id any
+		if s.op == opPersID {
+			l, err := s.line()
+			if err != nil {
+				return err
+			}
+			id = l
+		} else {
+			v, err := s.pop()
+			if err != nil {
+				return err
+			}
+			id = v
+		}
+		if s.PersistentLoad == nil {
+			s.push(PersID{ID: id})
+			return nil
+		}
+		v, err := s.PersistentLoad(id)
+		if err != nil {
+			return fmt.Errorf("%w: %w", s.errorf("persistent load"), err)
+		}
+		s.push(v)
+	default:
+		return s.errorf("unknown opcode")
+	}
+	return nil
+}
+
+// reduce records a call. Calls that protocol 2 uses to spell builtin
+// values (bytes, set, frozenset) become those values, as Python would.
+func reduce(fn any, args Tuple) any {
+	if g, ok := fn.(Global); ok && (g.Module == "builtins" || g.Module == "__builtin__" || g.Module == "_codecs") {
+		switch {
+		case g.Module == "_codecs" && g.Name == "encode" && len(args) == 2:
+			text, ok1 := args[0].(string)
+			enc, ok2 := args[1].(string)
+			if ok1 && ok2 && (enc == "latin1" || enc == "latin-1") {
+				b := make([]byte, 0, len(text))
+				for _, r := range text {
+					if r > 0xff {
+						return &Object{Callable: fn, Args: args}
+					}
+					b = append(b, byte(r))
+				}
+				return Bytes(b)
+			}
+		case g.Name == "bytearray" && len(args) == 1:
+			if b, ok := args[0].(Bytes); ok {
+				return &ByteArray{Data: b}
+			}
+		case g.Name == "bytes" && len(args) == 0:
+			return Bytes{}
+		case (g.Name == "set" || g.Name == "frozenset") && len(args) <= 1:
+			set := &Set{Frozen: g.Name == "frozenset"}
+			if len(args) == 1 {
+				items, ok := AsList(args[0])
+				if !ok {
+					break
+				}
+				set.Items = items
+			}
+			return set
+		}
+	}
+	return &Object{Callable: fn, Args: args}
+}
+
+func stateDict(v any) *Dict {
+	o := &Object{State: v}
+	return o.StateDict()
+}
+
+func (s *decodeState) sized(lenBytes int) ([]byte, error) {
+	var n uint64
+	var err error
+	switch lenBytes {
+	case 1:
+		n, err = s.u8()
+	case 4:
+		n, err = s.u32()
+	default:
+		n, err = s.u64()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.need(n)
+}
+
+func (s *decodeState) appendTo(items []any) error {
+	t, err := s.top()
+	if err != nil {
+		return err
+	}
+	switch c := (*t).(type) {
+	case *List:
+		c.Items = append(c.Items, items...)
+	case *Object:
+		c.ListItems = append(c.ListItems, items...)
+	default:
+		return s.errorf("APPEND to %s", TypeName(*t))
+	}
+	return nil
+}
+
+func (s *decodeState) setItems(kv []any) error {
+	t, err := s.top()
+	if err != nil {
+		return err
+	}
+	switch c := (*t).(type) {
+	case *Dict:
+		for i := 0; i+1 < len(kv); i += 2 {
+			c.Set(kv[i], kv[i+1])
+		}
+	case *Object:
+		for i := 0; i+1 < len(kv); i += 2 {
+			c.DictItems = append(c.DictItems, Item{kv[i], kv[i+1]})
+		}
+	default:
+		return s.errorf("SETITEM on %s", TypeName(*t))
+	}
+	return nil
+}
+
+// decodeLong decodes a little-endian two's-complement integer.
+func decodeLong(b []byte) any {
+	if len(b) == 0 {
+		return int64(0)
+	}
+	if len(b) <= 8 {
+		var u uint64
+		for i := len(b) - 1; i >= 0; i-- {
+			u = u<<8 | uint64(b[i])
+		}
+		// Sign-extend from len(b) bytes.
+		shift := 64 - 8*uint(len(b))
+		return int64(u<<shift) >> shift
+	}
+	be := make([]byte, len(b))
+	for i := range b {
+		be[len(b)-1-i] = b[i]
+	}
+	n := new(big.Int).SetBytes(be)
+	if b[len(b)-1]&0x80 != 0 {
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	if n.IsInt64() {
+		return n.Int64()
+	}
+	return n
+}
+
+func parseIntText(s string) (any, error) {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v, nil
+	}
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return nil, fmt.Errorf("not an integer")
+	}
+	return n, nil
+}
+
+// decodeStringLiteral decodes a Python repr of a byte string, as protocol 0
+// STRING writes it: quoted with ' or ", with backslash escapes.
+func decodeStringLiteral(l string) ([]byte, error) {
+	if len(l) < 2 || l[0] != l[len(l)-1] || (l[0] != '\'' && l[0] != '"') {
+		return nil, fmt.Errorf("not a quoted string")
+	}
+	in := l[1 : len(l)-1]
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(in) {
+			return nil, fmt.Errorf("trailing backslash")
+		}
+		switch c := in[i]; c {
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case '\\', '\'', '"':
+			out = append(out, c)
+		case 'a':
+			out = append(out, 7)
+		case 'b':
+			out = append(out, 8)
+		case 'f':
+			out = append(out, 12)
+		case 'v':
+			out = append(out, 11)
+		case 'x':
+			if i+2 >= len(in) {
+				return nil, fmt.Errorf("short \\x escape")
+			}
+			v, err := strconv.ParseUint(in[i+1:i+3], 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf("bad \\x escape")
+			}
+			out = append(out, byte(v))
+			i += 2
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			j := i
+			for j < len(in) && j < i+3 && in[j] >= '0' && in[j] <= '7' {
+				j++
+			}
+			v, _ := strconv.ParseUint(in[i:j], 8, 16)
+			out = append(out, byte(v))
+			i = j - 1
+		default:
+			out = append(out, '\\', c)
+		}
+	}
+	return out, nil
+}
+
+// decodeRawUnicodeEscape decodes Python's raw-unicode-escape codec, which
+// protocol 0 UNICODE uses: only \uXXXX and \UXXXXXXXX are escapes.
+func decodeRawUnicodeEscape(l string) (string, error) {
+	var sb strings.Builder
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if c == '\\' && i+1 < len(l) && (l[i+1] == 'u' || l[i+1] == 'U') {
+			n := 4
+			if l[i+1] == 'U' {
+				n = 8
+			}
+			if i+2+n > len(l) {
+				return "", fmt.Errorf("short \\%c escape", l[i+1])
+			}
+			v, err := strconv.ParseUint(l[i+2:i+2+n], 16, 32)
+			if err != nil || v > utf8.MaxRune {
+				return "", fmt.Errorf("bad \\%c escape", l[i+1])
+			}
+			sb.WriteRune(rune(v))
+			i += 1 + n
+			continue
+		}
+		// Other bytes are Latin-1 code points.
+		sb.WriteRune(rune(c))
+	}
+	return sb.String(), nil
+}
