@@ -1,0 +1,159 @@
+// Command nemo-migrate migrates NVIDIA NeMo 1.0 checkpoints and configs to
+// NeMo 2.0, natively: no Python, no PyTorch, no GPU.
+//
+// The command stays thin: flags, progress and exit codes live here; the
+// formats and the conversion live in the internal packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `nemo-migrate moves NVIDIA NeMo 1.0 checkpoints and configs to NeMo 2.0.
+
+Usage:
+  nemo-migrate <command> [flags]
+
+Commands:
+  help      show help for a command
+
+Run 'nemo-migrate <command> -h' for a command's flags.
+
+Exit codes: 0 success, 1 failure, 2 bad usage.
+`
+
+// errUsage marks errors caused by how the command was called (exit code 2).
+var errUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Is(t error) bool { return t == errUsage }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// env is what a command may touch: no globals, so tests run commands
+// in-process.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	// isTerminal reports whether stderr is a terminal (progress is shown
+	// only there).
+	isTerminal bool
+}
+
+type command struct {
+	name string
+	run  func(e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
+	code := run(e, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code.
+func run(e *env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	case "help":
+		if len(rest) == 0 {
+			fmt.Fprint(e.stdout, usage)
+			return 0
+		}
+		name, rest = rest[0], []string{"-h"}
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(e, rest)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(e.stderr, "nemo-migrate %s: %v\nRun 'nemo-migrate %s -h' for help.\n", name, err, name)
+			return 2
+		default:
+			fmt.Fprintf(e.stderr, "nemo-migrate %s: %v\n", name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(e.stderr, "nemo-migrate: unknown command %q\n\n%s", name, usage)
+	return 2
+}
+
+// flagSet is a flag.FlagSet that reports bad flags as usage errors and
+// prints help, when asked for, to stdout.
+type flagSet struct {
+	*flag.FlagSet
+	e        *env
+	synopsis string
+	help     string
+}
+
+func newFlagSet(e *env, name, synopsis, help string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flagSet{FlagSet: fs, e: e, synopsis: synopsis, help: help}
+}
+
+// parse parses args. It returns flag.ErrHelp after printing help for -h.
+func (fs *flagSet) parse(args []string) error {
+	err := fs.Parse(args)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fs.printHelp()
+		return err
+	}
+	return usagef("%v", err)
+}
+
+func (fs *flagSet) printHelp() {
+	w := fs.e.stdout
+	fmt.Fprintf(w, "Usage: nemo-migrate %s %s\n\n%s\n", fs.Name(), fs.synopsis, fs.help)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
