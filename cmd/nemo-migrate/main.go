@@ -34,7 +34,7 @@ var errUsage = errors.New("usage")
 
 type usageError struct{ msg string }
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string   { return e.msg }
 func (e *usageError) Is(t error) bool { return t == errUsage }
 
 func usagef(format string, args ...any) error {
@@ -58,9 +58,7 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{
-
-	}
+	return []command{}
 }
 
 func main() {

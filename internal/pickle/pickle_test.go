@@ -307,7 +307,7 @@ func TestDecodeErrors(t *testing.T) {
 // TestTruncation cuts a real pickle at every length: each must fail
 // cleanly, never panic.
 func TestTruncation(t *testing.T) {
-	v := NewDict("a", Tuple{int64(1), "x", 2.5, Bytes("yz")}, "b", &Object{Callable: Global{"m", "C"}, Args: Tuple{}, NewObj: true, Built: true, State: NewDict("k", int64(1) << 40)})
+	v := NewDict("a", Tuple{int64(1), "x", 2.5, Bytes("yz")}, "b", &Object{Callable: Global{"m", "C"}, Args: Tuple{}, NewObj: true, Built: true, State: NewDict("k", int64(1)<<40)})
 	data, err := Marshal(v)
 	if err != nil {
 		t.Fatal(err)
