@@ -58,3 +58,39 @@ def load_metadata(path):
     import pickle
     with open(path, "rb") as f:
         return pickle.load(f)
+
+
+def describe_metadata(md):
+    """A JSON-able description of a DCP Metadata, for comparing with Go."""
+    entries = []
+    for fqn, v in md.state_dict_metadata.items():
+        if type(v).__name__ == "BytesStorageMetadata":
+            entries.append({"fqn": fqn, "bytes": True})
+            continue
+        p = v.properties
+        entries.append({
+            "fqn": fqn,
+            "dtype": str(p.dtype).replace("torch.", ""),
+            "layout": str(p.layout),
+            "requires_grad": p.requires_grad,
+            "pin_memory": p.pin_memory,
+            "memory_format": str(p.memory_format),
+            "size": list(v.size),
+            "chunks": [[list(c.offsets), list(c.sizes)] for c in v.chunks],
+        })
+    storage = []
+    for k, s in md.storage_data.items():
+        storage.append({
+            "fqn": k.fqn,
+            "offset": None if k.offset is None else list(k.offset),
+            "index": k.index,
+            "path": s.relative_path,
+            "off": s.offset,
+            "len": s.length,
+        })
+    out = {"entries": entries, "storage": storage}
+    if getattr(md, "version", None) is not None:
+        out["version"] = md.version
+    if getattr(md, "mcore_data", None) is not None:
+        out["mcore_data"] = md.mcore_data
+    return out
