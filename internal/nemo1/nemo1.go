@@ -1,0 +1,365 @@
+// Package nemo1 opens NeMo 1.0 checkpoints: a .nemo file (a plain tar, or a
+// gzip-compressed one as NeMo wrote before 1.7), the directory such a file
+// extracts to, or a bare model_weights/ distributed checkpoint.
+//
+// NeMo 1.0 writes a .nemo with tarfile.open(path, "w:") and
+// add(dir, arcname="."), so members are named "./model_config.yaml",
+// "./model_weights/...", and artifacts (tokenizer files) sit at the root as
+// "<32 hex>_<basename>", referenced from the config as "nemo:<name>".
+package nemo1
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+
+	"nemo-migrate/internal/tarfs"
+)
+
+// Kind says what form of checkpoint was opened.
+type Kind int
+
+// The forms a NeMo 1.0 checkpoint comes in.
+const (
+	Archive          Kind = iota // a plain-tar .nemo, read in place
+	GzipArchive                  // a gzip-compressed .nemo, decompressed once to a spool file
+	Directory                    // an extracted .nemo
+	WeightsDirectory             // a bare model_weights/ distributed checkpoint
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Archive:
+		return "tar archive"
+	case GzipArchive:
+		return "gzip-compressed tar archive"
+	case Directory:
+		return "extracted .nemo directory"
+	case WeightsDirectory:
+		return "bare model_weights directory"
+	}
+	return "unknown"
+}
+
+// ConfigName is the model config file's name inside a .nemo.
+const ConfigName = "model_config.yaml"
+
+// WeightsName is the distributed checkpoint's directory inside a .nemo.
+const WeightsName = "model_weights"
+
+// ErrLegacy is wrapped by errors for NeMo 1.0 checkpoints saved without
+// Megatron-Core distributed checkpointing, which NeMo 2.0 cannot load.
+var ErrLegacy = errors.New("nemo1: legacy (non-distributed) checkpoint")
+
+// ErrNotCheckpoint is wrapped by errors for paths that are no NeMo 1.0
+// checkpoint at all.
+var ErrNotCheckpoint = errors.New("nemo1: not a NeMo 1.0 checkpoint")
+
+// Options tune Open.
+type Options struct {
+	// SpoolDir is where a gzip-compressed archive is decompressed to (one
+	// sequential pass) so its members can be read at random. Default:
+	// os.TempDir().
+	SpoolDir string
+
+	// Progress, if set, is told how many compressed bytes were read while
+	// spooling.
+	Progress func(done, total int64)
+}
+
+// Checkpoint is an opened NeMo 1.0 checkpoint.
+type Checkpoint struct {
+	Path string
+	Kind Kind
+
+	// FS is rooted at the archive or directory root. Files opened from it
+	// implement io.ReaderAt.
+	FS fs.FS
+
+	// WeightsDir is the distributed checkpoint's directory within FS:
+	// "model_weights", or "." for a bare weights directory.
+	WeightsDir string
+
+	// ConfigPath is model_config.yaml's path within FS, or "" when the
+	// checkpoint has none (a bare weights directory).
+	ConfigPath string
+
+	// Size is the input's size in bytes (the archive, or the sum of the
+	// directory's files).
+	Size int64
+
+	cleanup []func() error
+}
+
+// Close releases the archive and removes any spool file.
+func (c *Checkpoint) Close() error {
+	var errs []error
+	for i := len(c.cleanup) - 1; i >= 0; i-- {
+		errs = append(errs, c.cleanup[i]())
+	}
+	c.cleanup = nil
+	return errors.Join(errs...)
+}
+
+// Open opens the checkpoint at path.
+func Open(name string, opts Options) (*Checkpoint, error) {
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return openDir(name)
+	}
+	return openArchive(name, st.Size(), opts)
+}
+
+func openDir(name string) (*Checkpoint, error) {
+	root, err := os.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Checkpoint{Path: name, FS: root.FS(), cleanup: []func() error{root.Close}}
+	switch {
+	case exists(c.FS, "metadata.json") || exists(c.FS, ".metadata"):
+		c.Kind, c.WeightsDir = WeightsDirectory, "."
+	case exists(c.FS, WeightsName):
+		c.Kind, c.WeightsDir = Directory, WeightsName
+		if exists(c.FS, ConfigName) {
+			c.ConfigPath = ConfigName
+		}
+	default:
+		if err := checkLegacy(c.FS); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c.Close()
+		return nil, fmt.Errorf("%w: %s has neither %s/ nor a distributed checkpoint's metadata.json; give a .nemo file, its extracted directory, or its model_weights directory", ErrNotCheckpoint, name, WeightsName)
+	}
+	c.Size = dirSize(c.FS)
+	if err := checkLegacy(c.FS); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+func openArchive(name string, size int64, opts Options) (*Checkpoint, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	var magic [2]byte
+	n, _ := io.ReadFull(f, magic[:])
+	c := &Checkpoint{Path: name, Size: size}
+	tarPath := name
+	if n == 2 && magic == [2]byte{0x1f, 0x8b} {
+		c.Kind = GzipArchive
+		spool, err := spoolGzip(f, size, opts)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		tarPath = spool
+		c.cleanup = append(c.cleanup, func() error { return os.Remove(spool) })
+	} else {
+		f.Close()
+		c.Kind = Archive
+	}
+	t, err := tarfs.Open(tarPath)
+	if err != nil {
+		c.Close()
+		if !errors.Is(err, tarfs.ErrUnsafe) && !errors.Is(err, io.ErrUnexpectedEOF) && c.Kind == Archive {
+			return nil, fmt.Errorf("%w: %s is neither a tar nor a gzip file (%v)", ErrNotCheckpoint, name, err)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	c.cleanup = append(c.cleanup, t.Close)
+	c.FS = t
+	if err := c.locate(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+// locate finds model_config.yaml and model_weights/ inside an archive.
+func (c *Checkpoint) locate() error {
+	if err := checkLegacy(c.FS); err != nil {
+		return err
+	}
+	// NeMo accepts exactly one member ending in model_config.yaml.
+	var configs []string
+	fs.WalkDir(c.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ConfigName) && !strings.Contains(p, WeightsName+"/") {
+			configs = append(configs, p)
+		}
+		return nil
+	})
+	switch len(configs) {
+	case 0:
+	case 1:
+		c.ConfigPath = configs[0]
+	default:
+		return fmt.Errorf("%w: %d files named like %s (%s); NeMo requires exactly one", ErrNotCheckpoint, len(configs), ConfigName, strings.Join(configs, ", "))
+	}
+	prefix := "."
+	if c.ConfigPath != "" {
+		prefix = path.Dir(c.ConfigPath)
+	}
+	wd := path.Join(prefix, WeightsName)
+	if !isDir(c.FS, wd) {
+		if exists(c.FS, "metadata.json") {
+			c.WeightsDir = "."
+			return nil
+		}
+		return fmt.Errorf("%w: no %s/ directory in the archive", ErrNotCheckpoint, WeightsName)
+	}
+	c.WeightsDir = wd
+	return nil
+}
+
+// checkLegacy explains checkpoints saved without distributed checkpointing.
+func checkLegacy(fsys fs.FS) error {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case n == "model_weights.ckpt",
+			strings.HasPrefix(n, "mp_rank_"),
+			strings.HasPrefix(n, "tp_rank_") && strings.Contains(n, "_pp_rank_"):
+			if exists(fsys, WeightsName) {
+				continue
+			}
+			return fmt.Errorf("%w: found %s. This checkpoint was saved without Megatron-Core distributed checkpointing (mcore_gpt: false or an older NeMo), and NeMo 2.0 loads only distributed checkpoints. Load it in NeMo 1.x with mcore_gpt=true and save it again (NeMo >= 1.23 saves model_weights/ as a distributed checkpoint), then convert that", ErrLegacy, n)
+		}
+	}
+	return nil
+}
+
+// ReadConfig returns model_config.yaml's bytes, capped at 16 MiB.
+func (c *Checkpoint) ReadConfig() ([]byte, error) {
+	if c.ConfigPath == "" {
+		return nil, fmt.Errorf("%s: no %s (a bare weights directory has none)", c.Path, ConfigName)
+	}
+	return readCapped(c.FS, c.ConfigPath, 16<<20)
+}
+
+// Artifact resolves a config value such as "nemo:3f2a..._tokenizer.model"
+// to a path within FS. Artifacts sit next to model_config.yaml.
+func (c *Checkpoint) Artifact(ref string) (string, error) {
+	name := strings.TrimPrefix(ref, "nemo:")
+	if name == "" || strings.Contains(name, "/") && !fs.ValidPath(name) {
+		return "", fmt.Errorf("%s: artifact reference %q is not a file name", c.Path, ref)
+	}
+	dir := "."
+	if c.ConfigPath != "" {
+		dir = path.Dir(c.ConfigPath)
+	}
+	p := path.Join(dir, path.Base(name))
+	if !exists(c.FS, p) {
+		return "", fmt.Errorf("%s: artifact %q is not in the checkpoint", c.Path, ref)
+	}
+	return p, nil
+}
+
+func readCapped(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+	}
+	return b, nil
+}
+
+func exists(fsys fs.FS, name string) bool {
+	_, err := fs.Stat(fsys, name)
+	return err == nil
+}
+
+func isDir(fsys fs.FS, name string) bool {
+	st, err := fs.Stat(fsys, name)
+	return err == nil && st.IsDir()
+}
+
+func dirSize(fsys fs.FS) int64 {
+	var n int64
+	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// spoolGzip decompresses a gzip .nemo in one sequential pass into a
+// temporary plain tar, so members can then be read at random.
+func spoolGzip(f *os.File, size int64, opts Options) (string, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	var src io.Reader = bufio.NewReaderSize(f, 1<<20)
+	if opts.Progress != nil {
+		src = &progressReader{r: src, total: size, fn: opts.Progress}
+	}
+	zr, err := gzip.NewReader(src)
+	if err != nil {
+		return "", fmt.Errorf("gzip: %w", err)
+	}
+	zr.Multistream(true)
+	dir := opts.SpoolDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	out, err := os.CreateTemp(dir, "nemo-migrate-spool-*.tar")
+	if err != nil {
+		return "", fmt.Errorf("spooling the decompressed archive: %w", err)
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		out.Close()
+		os.Remove(out.Name())
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return "", fmt.Errorf("gzip stream truncated: %w", err)
+		}
+		return "", fmt.Errorf("decompressing into %s: %w", filepath.Dir(out.Name()), err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(out.Name())
+		return "", err
+	}
+	return out.Name(), nil
+}
+
+type progressReader struct {
+	r     io.Reader
+	done  int64
+	total int64
+	fn    func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	p.fn(p.done, p.total)
+	return n, err
+}
