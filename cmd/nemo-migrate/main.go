@@ -22,6 +22,7 @@ Usage:
   nemo-migrate <command> [flags]
 
 Commands:
+  inspect   describe a checkpoint: form, backend, tensors, objects
   help      show help for a command
 
 Run 'nemo-migrate <command> -h' for a command's flags.
@@ -58,7 +59,9 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{}
+	return []command{
+		{"inspect", runInspect},
+	}
 }
 
 func main() {

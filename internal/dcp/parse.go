@@ -33,7 +33,7 @@ func ReadMetadata(r io.Reader, size int64) (*Metadata, error) {
 func Parse(data []byte) (*Metadata, error) {
 	v, err := pickle.Unmarshal(data)
 	if err != nil {
-		return nil, fmt.Errorf("dcp: .metadata: %w", err)
+		return nil, fmt.Errorf("dcp: .metadata is corrupt or truncated: %w", err)
 	}
 	root, ok := v.(*pickle.Object)
 	if !ok {

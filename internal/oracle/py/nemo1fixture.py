@@ -1,0 +1,350 @@
+"""Test-only: writes NeMo-1.0-shaped checkpoints with real torch and zarr.
+
+The layouts follow Megatron-Core's dist_checkpointing as NeMo 1.x saves it
+under model_weights/ (keys prefixed "model.", layer-stacked tensors with one
+chunk per layer, SwiGLU fc1 as two chunks per layer, MoE experts with two
+prepended axes, TransformerEngine _extra_state objects), in the torch_dist
+backend (a DCP checkpoint: every item a torch.save archive, the index a pickled
+Metadata of torch's own classes) and the zarr backend (zarr v2 arrays, bf16
+patched in as Megatron does, objects as <key>/shard_<off>_<shape>.pt).
+
+    python3 nemo1fixture.py OUT --arch llama --backend torch_dist --form nemo
+
+writes OUT/model.nemo (or OUT/extracted/, OUT/model.nemo.gz) and
+OUT/expected.pt (key -> full tensor, objects by unique key) for comparisons.
+"""
+import argparse
+import collections
+import io
+import json
+import os
+import shutil
+import struct
+import tarfile
+
+import torchshim
+import torch
+from torch.distributed._shard.checkpoint import metadata as M
+from torch.distributed._shard.checkpoint.filesystem import _StorageInfo
+from torch.distributed._shard.sharded_tensor.metadata import TensorProperties
+
+ARCHS = {
+    # num_layers, hidden, ffn, heads, groups, vocab (padded), experts, gated, norm bias
+    "llama": dict(L=2, H=64, F=160, heads=4, groups=2, V=384, E=0, gated=True, norm_bias=False, tie=False),
+    "mixtral": dict(L=2, H=64, F=96, heads=4, groups=2, V=256, E=4, gated=True, norm_bias=False, tie=False),
+    "nemotron": dict(L=2, H=64, F=256, heads=4, groups=4, V=256, E=0, gated=False, norm_bias=True, tie=False),
+    "gpt": dict(L=3, H=48, F=192, heads=6, groups=6, V=128, E=0, gated=False, norm_bias=True, tie=True),
+}
+
+
+class Piece:
+    """One sharded tensor: its global value and how it was chunked."""
+
+    def __init__(self, key, value, chunk_sizes):
+        self.key, self.value, self.chunk = key, value, chunk_sizes
+
+    def chunks(self):
+        """Yields (offsets, view) in row-major grid order."""
+        shape = self.value.shape
+        grid = [s // c for s, c in zip(shape, self.chunk)]
+        for s, c in zip(shape, self.chunk):
+            assert s % c == 0, (self.key, shape, self.chunk)
+        idx = [0] * len(grid)
+        if len(grid) == 0:
+            yield (), self.value
+            return
+        while True:
+            off = tuple(i * c for i, c in zip(idx, self.chunk))
+            view = self.value[tuple(slice(o, o + c) for o, c in zip(off, self.chunk))]
+            yield off, view
+            d = len(grid) - 1
+            while d >= 0:
+                idx[d] += 1
+                if idx[d] < grid[d]:
+                    break
+                idx[d] = 0
+                d -= 1
+            if d < 0:
+                return
+
+
+def build(arch, tp=1, dtype=torch.bfloat16, seed=0):
+    """Returns (pieces, objects): the sharded tensors and {unique_key: obj}."""
+    a = ARCHS[arch]
+    g = torch.Generator().manual_seed(seed)
+    L, H, F, heads, groups, V, E = a["L"], a["H"], a["F"], a["heads"], a["groups"], a["V"], a["E"]
+    kv = H // heads
+
+    def rnd(*shape):
+        return torch.randn(*shape, generator=g).to(dtype)
+
+    p = "model."
+    pieces = []
+    qkv_rows = (heads + 2 * groups) * kv
+    pieces.append(Piece(p + "embedding.word_embeddings.weight", rnd(V, H), (V // tp, H)))
+    pieces.append(Piece(p + "decoder.layers.self_attention.linear_qkv.layer_norm_weight", rnd(L, H), (1, H)))
+    if a["norm_bias"]:
+        pieces.append(Piece(p + "decoder.layers.self_attention.linear_qkv.layer_norm_bias", rnd(L, H), (1, H)))
+    pieces.append(Piece(p + "decoder.layers.self_attention.linear_qkv.weight", rnd(L, qkv_rows, H), (1, qkv_rows // tp, H)))
+    pieces.append(Piece(p + "decoder.layers.self_attention.linear_proj.weight", rnd(L, H, heads * kv), (1, H, heads * kv // tp)))
+    fc1_rows = 2 * F if a["gated"] else F
+    # SwiGLU fc1 is two ShardedTensors per TP rank: gate and up halves.
+    fc1_chunk = F // tp
+    if E:
+        pieces.append(Piece(p + "decoder.layers.pre_mlp_layernorm.weight", rnd(L, H), (1, H)))
+        pieces.append(Piece(p + "decoder.layers.mlp.router.weight", rnd(L, E, H), (1, E, H)))
+        pieces.append(Piece(p + "decoder.layers.mlp.experts.experts.linear_fc1.weight", rnd(L, E, fc1_rows, H), (1, 1, fc1_chunk, H)))
+        pieces.append(Piece(p + "decoder.layers.mlp.experts.experts.linear_fc2.weight", rnd(L, E, H, F), (1, 1, H, F // tp)))
+    else:
+        pieces.append(Piece(p + "decoder.layers.mlp.linear_fc1.layer_norm_weight", rnd(L, H), (1, H)))
+        if a["norm_bias"]:
+            pieces.append(Piece(p + "decoder.layers.mlp.linear_fc1.layer_norm_bias", rnd(L, H), (1, H)))
+        pieces.append(Piece(p + "decoder.layers.mlp.linear_fc1.weight", rnd(L, fc1_rows, H), (1, fc1_chunk, H)))
+        pieces.append(Piece(p + "decoder.layers.mlp.linear_fc2.weight", rnd(L, H, F), (1, H, F // tp)))
+    pieces.append(Piece(p + "decoder.final_layernorm.weight", rnd(H), (H,)))
+    if a["norm_bias"]:
+        pieces.append(Piece(p + "decoder.final_layernorm.bias", rnd(H), (H,)))
+    if not a["tie"]:
+        pieces.append(Piece(p + "output_layer.weight", rnd(V, H), (V // tp, H)))
+
+    objects = collections.OrderedDict()
+    mods = ["self_attention.core_attention", "self_attention.linear_qkv", "self_attention.linear_proj"]
+    mods += ["mlp.experts.experts.linear_fc1", "mlp.experts.experts.linear_fc2"] if E else ["mlp.linear_fc1", "mlp.linear_fc2"]
+    for m in mods:
+        for l in range(L):
+            if "experts.experts" in m:
+                for e in range(E):
+                    objects["%sdecoder.layers.%s._extra_state/shard_%d.%d_%d.%d" % (p, m, l, e, L, E)] = te_extra_state(l * 100 + e)
+            else:
+                objects["%sdecoder.layers.%s._extra_state/shard_%d_%d" % (p, m, l, L)] = te_extra_state(l)
+    return pieces, objects
+
+
+def te_extra_state(tag):
+    """TE 1.x non-fp8 extra state is io.BytesIO(torch.save(None)); vary one
+    byte of a trailing marker so every object's payload is distinct."""
+    buf = io.BytesIO()
+    torch.save({"fp8": False, "tag": tag}, buf)
+    buf.seek(0)
+    return buf
+
+
+def item_bytes(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def write_torch_dist(d, pieces, objects, files_per_rank=2, ranks=1, paths="v113", mcore=False):
+    """Writes a DCP checkpoint the way Megatron-Core's torch_dist strategy
+    lays it out: bytes items first in each file, then tensor items."""
+    os.makedirs(d, exist_ok=True)
+    files = collections.defaultdict(list)  # name -> [(kind, key, off_tuple, bytes)]
+    n = 0
+    for key, obj in objects.items():
+        name = "__%d_%d.distcp" % (n % ranks, n % files_per_rank)
+        files[name].append(("bytes", key, None, item_bytes([obj])))
+        n += 1
+    sdm = collections.OrderedDict()
+    for pc in pieces:
+        chunks = []
+        for off, view in pc.chunks():
+            name = "__%d_%d.distcp" % (n % ranks, n % files_per_rank)
+            files[name].append(("tensor", pc.key, off, item_bytes(view.clone())))
+            chunks.append(M.ChunkStorageMetadata(offsets=torch.Size(off), sizes=torch.Size(view.shape)))
+            n += 1
+        sdm[pc.key] = M.TensorStorageMetadata(
+            properties=TensorProperties(dtype=pc.value.dtype), size=pc.value.shape, chunks=chunks)
+    for key in objects:
+        sdm[key] = M.BytesStorageMetadata()
+    storage = {}
+    for name, items in sorted(files.items()):
+        items.sort(key=lambda it: it[0] != "bytes")
+        pos = 0
+        with open(os.path.join(d, name), "wb") as f:
+            for kind, key, off, data in items:
+                f.write(data)
+                if kind == "bytes":
+                    idx = M.MetadataIndex(key)
+                else:
+                    chunk_no = [tuple(c.offsets) for c in sdm[key].chunks].index(off)
+                    idx = M.MetadataIndex(key, torch.Size(off), chunk_no)
+                storage[idx] = _StorageInfo(name, pos, len(data))
+                pos += len(data)
+    md = M.Metadata(state_dict_metadata=sdm, planner_data=None, storage_data=storage)
+    if mcore:
+        md.mcore_data = {pc.key: {} for pc in pieces}
+    with open(os.path.join(d, ".metadata"), "wb") as f:
+        import pickle
+        pickle.dump(md, f)
+    torch.save({"content_metadata": {}, "iteration": 0}, os.path.join(d, "common.pt"))
+    with open(os.path.join(d, "metadata.json"), "w") as f:
+        json.dump({"sharded_backend": "torch_dist", "sharded_backend_version": 1,
+                   "common_backend": "torch", "common_backend_version": 1}, f)
+
+
+def write_zarr(d, pieces, objects):
+    import numpy as np
+    import zarr
+    os.makedirs(d, exist_ok=True)
+    for pc in pieces:
+        t = pc.value
+        bf16 = t.dtype == torch.bfloat16
+        arr = t.view(torch.int16).numpy() if bf16 else t.numpy()
+        z = zarr.create(shape=tuple(t.shape), dtype="<u2" if bf16 else arr.dtype, chunks=pc.chunk,
+                        compressor=None, fill_value=None, store=os.path.join(d, pc.key))
+        for off, view in pc.chunks():
+            sl = tuple(slice(o, o + c) for o, c in zip(off, view.shape))
+            z[sl] = arr[sl].view("<u2") if bf16 else arr[sl]
+        if bf16:
+            zpath = os.path.join(d, pc.key, ".zarray")
+            meta = json.load(open(zpath))
+            meta["dtype"] = "bfloat16"
+            with open(zpath, "w") as f:
+                json.dump(meta, f, indent=4, sort_keys=True)
+    for key, obj in objects.items():
+        path = os.path.join(d, key + ".pt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        torch.save(obj, path)
+    torch.save({"content_metadata": {}, "iteration": 0}, os.path.join(d, "common.pt"))
+    with open(os.path.join(d, "metadata.json"), "w") as f:
+        json.dump({"sharded_backend": "zarr", "sharded_backend_version": 1,
+                   "common_backend": "torch", "common_backend_version": 1}, f)
+
+
+def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_tokenizer.model"):
+    a = ARCHS[arch]
+    lines = [
+        "mcore_gpt: true",
+        "micro_batch_size: 1",
+        "global_batch_size: 8",
+        "tensor_model_parallel_size: %d" % tp,
+        "pipeline_model_parallel_size: 1",
+        "encoder_seq_length: 512",
+        "max_position_embeddings: ${.encoder_seq_length}",
+        "num_layers: %d" % a["L"],
+        "hidden_size: %d" % a["H"],
+        "ffn_hidden_size: %d" % a["F"],
+        "num_attention_heads: %d" % a["heads"],
+        "num_query_groups: %d" % a["groups"],
+        "init_method_std: 0.02",
+        "normalization: %s" % ("layernorm1p" if arch == "nemotron" else ("layernorm" if arch == "gpt" else "rmsnorm")),
+        "layernorm_epsilon: 1.0e-05",
+        "activation: %s" % ("swiglu" if a["gated"] else ("squared-relu" if arch == "nemotron" else "gelu")),
+        "bias: %s" % ("true" if arch == "gpt" else "false"),
+        "position_embedding_type: rope",
+        "rotary_percentage: %s" % ("0.5" if arch == "nemotron" else "1.0"),
+        "share_embeddings_and_output_weights: %s" % ("true" if a["tie"] else "false"),
+        "make_vocab_size_divisible_by: 128",
+        "precision: bf16",
+        "transformer_engine: true",
+        "dist_ckpt_format: torch_dist",
+    ]
+    if a["E"]:
+        lines += ["num_moe_experts: %d" % a["E"], "moe_router_topk: 2"]
+    lines += [
+        "tokenizer:",
+        "  library: sentencepiece",
+        "  type: null",
+        "  model: %s" % tokenizer,
+        "  vocab_file: null",
+        "  merge_file: null",
+        "  sentencepiece_legacy: false",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--arch", default="llama", choices=sorted(ARCHS))
+    ap.add_argument("--backend", default="torch_dist", choices=["torch_dist", "zarr"])
+    ap.add_argument("--form", default="nemo", choices=["nemo", "gzip", "dir", "weights"])
+    ap.add_argument("--tp", type=int, default=1)
+    ap.add_argument("--ranks", type=int, default=1)
+    ap.add_argument("--paths", default="v113")
+    ap.add_argument("--mcore", action="store_true")
+    ap.add_argument("--tokenizer", default="", help="a sentencepiece model file to store as the artifact")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    pieces, objects = build(args.arch, tp=args.tp, seed=args.seed)
+    src = os.path.join(args.out, "extracted")
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    weights = os.path.join(src, "model_weights")
+    if args.backend == "torch_dist":
+        write_torch_dist(weights, pieces, objects, ranks=args.ranks, mcore=args.mcore)
+    else:
+        write_zarr(weights, pieces, objects)
+    art = "0123456789abcdef0123456789abcdef_tokenizer.model"
+    with open(os.path.join(src, "model_config.yaml"), "w") as f:
+        f.write(model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art))
+    if args.tokenizer:
+        shutil.copy(args.tokenizer, os.path.join(src, art))
+    else:
+        open(os.path.join(src, art), "wb").write(b"not a real tokenizer")
+    expected = collections.OrderedDict((pc.key, pc.value) for pc in pieces)
+    torch.save({"tensors": expected, "objects": {k: v.getvalue() for k, v in objects.items()}},
+               os.path.join(args.out, "expected.pt"))
+    if args.form in ("nemo", "gzip"):
+        path = os.path.join(args.out, "model.nemo")
+        with tarfile.open(path, "w:") as t:
+            t.add(src, arcname=".")
+        if args.form == "gzip":
+            import gzip
+            with open(path, "rb") as f, gzip.open(path + ".gz", "wb") as g:
+                shutil.copyfileobj(f, g)
+            os.remove(path)
+        shutil.rmtree(src)
+
+
+if __name__ == "__main__":
+    main()
+
+
+def dump_expected(expected_pt, out_dir, prefix_from="", prefix_to=""):
+    """Writes each expected tensor's raw bytes to out_dir/<key>.bin and a
+    manifest.json; objects as the BytesIO payload bytes. Keys may be renamed
+    (e.g. "model." to "module.") on the way."""
+    exp = torch.load(expected_pt)
+    os.makedirs(out_dir, exist_ok=True)
+    man = {"tensors": {}, "objects": {}}
+    for k, t in exp["tensors"].items():
+        k2 = k.replace(prefix_from, prefix_to, 1) if prefix_from else k
+        man["tensors"][k2] = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape)}
+        with open(os.path.join(out_dir, k2 + ".bin"), "wb") as f:
+            f.write(raw_bytes(t))
+    for k, b in exp["objects"].items():
+        k2 = k.replace(prefix_from, prefix_to, 1) if prefix_from else k
+        man["objects"][k2] = b.hex()
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump(man, f)
+
+
+def raw_bytes(t):
+    t = t.contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().tobytes()
+    if t.dtype == torch.bool:
+        return t.to(torch.uint8).numpy().tobytes()
+    return t.numpy().tobytes()
+
+
+def load_dcp(weights_dir, expected_pt, prefix_from="", prefix_to=""):
+    """Loads every expected tensor from a DCP directory with torch's own
+    reader (into zeros of the global shape) and returns the keys whose
+    values differ or are missing."""
+    exp = torch.load(expected_pt)
+    sd = {}
+    for k, t in exp["tensors"].items():
+        k2 = k.replace(prefix_from, prefix_to, 1) if prefix_from else k
+        sd[k2] = torch.zeros_like(t)
+    torchshim.dcp.load_state_dict(sd, torchshim.dcp.FileSystemReader(weights_dir), no_dist=True)
+    bad = []
+    for k, t in exp["tensors"].items():
+        k2 = k.replace(prefix_from, prefix_to, 1) if prefix_from else k
+        if not torch.equal(sd[k2].view(torch.int16) if t.dtype == torch.bfloat16 else sd[k2],
+                           t.view(torch.int16) if t.dtype == torch.bfloat16 else t):
+            bad.append(k2)
+    return bad
