@@ -300,4 +300,3 @@ type sectionReadCloser struct {
 	io.Reader
 	io.Closer
 }
-

@@ -166,4 +166,3 @@ func splitInts(s string) ([]int64, error) {
 	}
 	return out, nil
 }
-
