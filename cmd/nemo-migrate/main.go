@@ -22,7 +22,10 @@ Usage:
   nemo-migrate <command> [flags]
 
 Commands:
+  convert   turn a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint directory
   inspect   describe a checkpoint: form, backend, tensors, objects
+  config    turn a NeMo 1.0 YAML config into NeMo 2.0 Python
+  models    list the supported model ids and their NeMo 2.0 configs
   help      show help for a command
 
 Run 'nemo-migrate <command> -h' for a command's flags.
@@ -60,7 +63,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"convert", runConvert},
 		{"inspect", runInspect},
+		{"config", runConfig},
+		{"models", runModels},
 	}
 }
 

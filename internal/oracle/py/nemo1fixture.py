@@ -348,3 +348,52 @@ def load_dcp(weights_dir, expected_pt, prefix_from="", prefix_to=""):
                            t.view(torch.int16) if t.dtype == torch.bfloat16 else t):
             bad.append(k2)
     return bad
+
+
+def check_nemo2(out_dir, expected_pt):
+    """Checks a converted NeMo 2 checkpoint with torch's own readers:
+    every tensor of the source loads from out_dir/weights under its
+    "module." key and equals the source bit for bit; every object loads
+    and equals the source payload, except core_attention extra states,
+    which must be TE's empty state; common.pt loads with weights_only=True;
+    the index uses the torch >= 2.3 class paths. Returns a list of problems."""
+    import pickle
+    problems = []
+    weights = os.path.join(out_dir, "weights")
+    exp = torch.load(expected_pt)
+    bad = load_dcp(weights, expected_pt, "model.", "module.")
+    problems += ["tensor differs or is missing: " + k for k in bad]
+    sd = {}
+    for k in exp["objects"]:
+        sd[k.replace("model.", "module.", 1)] = io.BytesIO()
+    torchshim.dcp.load_state_dict(sd, torchshim.dcp.FileSystemReader(weights), no_dist=True)
+    for k, payload in exp["objects"].items():
+        k2 = k.replace("model.", "module.", 1)
+        v = sd[k2]
+        if not isinstance(v, list) or len(v) != 1 or not isinstance(v[0], io.BytesIO):
+            problems.append("object %s loads as %r, want [BytesIO]" % (k2, type(v)))
+            continue
+        got = v[0].getvalue()
+        if "core_attention" in k:
+            if torch.load(io.BytesIO(got)) is not None:
+                problems.append("object %s is not the empty TE state" % k2)
+        elif got != payload:
+            problems.append("object %s differs from the source" % k2)
+    common = torch.load(os.path.join(weights, "common.pt"), weights_only=True)
+    if common.get("content_metadata") != {}:
+        problems.append("common.pt lacks content_metadata: %r" % common)
+    raw = open(os.path.join(weights, ".metadata"), "rb").read()
+    if b"torch.distributed.checkpoint.metadata" not in raw or b"_shard" in raw:
+        problems.append(".metadata does not use the torch >= 2.3 class paths")
+    meta = json.load(open(os.path.join(weights, "metadata.json")))
+    if meta != {"sharded_backend": "torch_dist", "sharded_backend_version": 1, "common_backend": "torch", "common_backend_version": 1}:
+        problems.append("metadata.json is %r" % meta)
+    # Every tensor item must also load on its own under weights_only=True.
+    md = torchshim.load_metadata(os.path.join(weights, ".metadata"))
+    for idx, info in md.storage_data.items():
+        with open(os.path.join(weights, info.relative_path), "rb") as f:
+            f.seek(info.offset)
+            blob = f.read(info.length)
+        if idx.offset is not None:
+            torch.load(io.BytesIO(blob), weights_only=True)
+    return problems

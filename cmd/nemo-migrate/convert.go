@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"nemo-migrate/internal/convert"
+)
+
+const convertHelp = `Convert turns a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint directory
+(weights/ in torch_dist format, context/) without Python, PyTorch or a GPU,
+streaming with a small fixed memory budget.
+
+The input may be a .nemo file (plain tar or gzip), the directory it extracts
+to, or a bare model_weights/ directory; both distributed checkpoint backends
+(torch_dist and zarr) are read. Tensor bytes are copied, never decoded:
+torch_dist files are copied whole (reflink or copy_file_range where the
+filesystem allows) and only the index is rewritten; zarr chunks are wrapped
+into torch.save items. Keys change from "model." to "module.".
+
+The output is built in a hidden sibling directory and renamed into place only
+when complete; an error or Ctrl-C removes it. An existing non-empty output is
+refused unless --force is given.
+
+NeMo's own flag names (--input_path, --output_path, --model_id, ...) are
+accepted, so commands from NeMo's documentation work unchanged.
+
+Examples:
+  nemo-migrate convert --input_path model.nemo --output_path out --model_id meta-llama/Meta-Llama-3-8B
+  nemo-migrate convert -i model.nemo -o out --model_id auto --dry-run
+  nemo-migrate verify out --source model.nemo`
+
+func runConvert(e *env, args []string) error {
+	fs := newFlagSet(e, "convert", "--input_path IN --output_path OUT --model_id ID [flags]", convertHelp)
+	var in, out string
+	for _, name := range []string{"input_path", "input", "i"} {
+		fs.StringVar(&in, name, "", "the NeMo 1.0 checkpoint: .nemo file, extracted directory or model_weights/ (aliases -i, --input)")
+	}
+	for _, name := range []string{"output_path", "output", "o"} {
+		fs.StringVar(&out, name, "", "the NeMo 2.0 checkpoint directory to create (aliases -o, --output)")
+	}
+	modelID := fs.String("model_id", "", "target model: a NeMo model id, \"auto\", or an existing NeMo 2.0 checkpoint directory whose context is reused")
+	fs.String("tokenizer_path", "", "tokenizer model or directory (SentencePiece .model or Hugging Face directory)")
+	fs.String("tokenizer_library", "", "sentencepiece or huggingface, for --tokenizer_path")
+	fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary file; overrides other tokenizer sources")
+	fs.String("tokenizer_model_name", "TiktokenTokenizer", "tokenizer model name used with --tokenizer_vocab_file")
+	force := fs.Bool("force", false, "replace an existing non-empty output directory")
+	dryRun := fs.Bool("dry-run", false, "print the plan (every key mapping, shape, byte count and file) and checks; write nothing")
+	asJSON := fs.Bool("json", false, "print the plan (with --dry-run) or a summary as JSON")
+	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar (it is drawn only on a terminal anyway)")
+	spool := fs.String("spool-dir", "", "where to decompress a gzip .nemo (default: next to the output)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (flags come before nothing else)", fs.Arg(0))
+	}
+	if in == "" || out == "" {
+		return usagef("--input_path and --output_path are required")
+	}
+	if *modelID == "" {
+		return usagef("--model_id is required: a NeMo model id (see 'nemo-migrate models'), \"auto\", or a NeMo 2.0 checkpoint directory")
+	}
+	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool}
+
+	if *dryRun {
+		src, err := convert.Open(in, *spool)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		plan, err := convert.PlanFor(src, opts)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(plan)
+		}
+		return printPlan(e.stdout, plan)
+	}
+
+	if e.isTerminal && !*noProgress && !*asJSON {
+		bar := newProgressBar(e.stderr, "converting")
+		opts.Progress = bar.update
+		defer bar.finish()
+	}
+	res, err := convert.Run(e.ctx, opts)
+	if err != nil {
+		if errors.Is(err, e.ctx.Err()) && e.ctx.Err() != nil {
+			return fmt.Errorf("interrupted; nothing was written to %s", out)
+		}
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d tensors, %d objects, %s in %s\n", res.Output, res.Tensors, res.Objects, humanBytes(res.Bytes), res.Duration.Round(1e6))
+	for _, n := range res.Notes {
+		fmt.Fprintf(e.stdout, "note: %s\n", n)
+	}
+	return nil
+}
+
+func printPlan(w io.Writer, p *convert.Plan) error {
+	fmt.Fprintf(w, "input:    %s (%s, %s)\n", p.Input, p.Form, p.Backend)
+	fmt.Fprintf(w, "output:   %s\n", p.Output)
+	fmt.Fprintf(w, "moves:    %s in %d files\n", humanBytes(p.Bytes), len(p.Files))
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "note:     %s\n", n)
+	}
+	for _, n := range p.Warnings {
+		fmt.Fprintf(w, "warning:  %s\n", n)
+	}
+	fmt.Fprintln(w, "\nFILES (weights/)")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, f := range p.Files {
+		src := "written by convert"
+		if f.Source != "" {
+			src = "copied from " + f.Source
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Name, humanBytes(f.Bytes), src)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nTENSORS")
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tTARGET\tDTYPE\tSHAPE\tCHUNKS\tBYTES\tACTION")
+	for _, t := range p.Tensors {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Source, t.Target, t.DType, shapeString(t.Shape), t.Chunks, humanBytes(t.Bytes), t.Action)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nOBJECTS")
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tTARGET\tACTION")
+	for _, o := range p.Objects {
+		src := o.Source
+		if src == "" {
+			src = "(none)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", src, o.Target, o.Action)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,386 @@
+// Package convert turns a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint
+// directory: source -> plan -> weights writer -> context -> finalize.
+//
+// Tensor bytes are moved, never decoded. A torch_dist source's .distcp files
+// hold no keys, so they are copied whole (a reflink or copy_file_range where
+// the system allows) and only the index is rewritten; a zarr source's chunks
+// are wrapped one by one into torch.save items. Everything is written into a
+// temporary sibling of the output and renamed into place only when complete,
+// so an interrupted or failed run leaves no output that looks usable.
+package convert
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"nemo-migrate/internal/dcp"
+	"nemo-migrate/internal/distckpt"
+	"nemo-migrate/internal/nemo1"
+	"nemo-migrate/internal/nemo2"
+)
+
+// Options say what to convert and how.
+type Options struct {
+	Input  string // .nemo file, extracted directory, or model_weights directory
+	Output string // NeMo 2.0 checkpoint directory to create
+	Force  bool   // replace an existing non-empty output directory
+
+	// SpoolDir is where a gzip .nemo is decompressed (default: next to Output).
+	SpoolDir string
+
+	// Check, if set, inspects the opened source before anything is
+	// written; an error stops the conversion. The model registry uses it to
+	// compare the source against the target model's manifest.
+	Check func(src *Source) error
+
+	// ExtraObjects are object keys (unique keys, NeMo 2 naming) the target
+	// model loads that the source may lack; missing ones get an empty
+	// TransformerEngine state.
+	ExtraObjects []string
+
+	// Context, if set, writes context/ (io.json, model.yaml, tokenizer)
+	// into dir, a directory it creates inside the staging output.
+	Context func(ctx context.Context, src *Source, dir string) error
+
+	// Progress, if set, is called as bytes are written.
+	Progress func(done, total int64)
+}
+
+// Source is the opened input, as Check and Context see it.
+type Source struct {
+	NeMo1   *nemo1.Checkpoint
+	Weights *distckpt.Checkpoint
+}
+
+// Result summarizes a finished conversion.
+type Result struct {
+	Output   string        `json:"output"`
+	Backend  string        `json:"source_backend"`
+	Tensors  int           `json:"tensors"`
+	Objects  int           `json:"objects"`
+	Bytes    int64         `json:"bytes"`
+	Files    []string      `json:"files"`
+	Duration time.Duration `json:"duration_ns"`
+	Notes    []string      `json:"notes,omitempty"`
+}
+
+// Open opens the input for planning or conversion.
+func Open(input, spoolDir string) (*Source, error) {
+	ck, err := nemo1.Open(input, nemo1.Options{SpoolDir: spoolDir})
+	if err != nil {
+		return nil, err
+	}
+	w, err := distckpt.Open(ck.FS, ck.WeightsDir)
+	if err != nil {
+		ck.Close()
+		return nil, fmt.Errorf("%s: %w", input, err)
+	}
+	return &Source{NeMo1: ck, Weights: w}, nil
+}
+
+// Close releases the input.
+func (s *Source) Close() error { return s.NeMo1.Close() }
+
+// PlanFor returns what converting src would do.
+func PlanFor(src *Source, opts Options) (*Plan, error) {
+	p, err := makePlan(src.Weights, opts.ExtraObjects)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.NeMo1.Path, err)
+	}
+	p.Input, p.Form, p.Output = src.NeMo1.Path, src.NeMo1.Kind.String(), opts.Output
+	return p, nil
+}
+
+// Run converts opts.Input into opts.Output.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	start := time.Now()
+	if err := checkOutput(opts); err != nil {
+		return nil, err
+	}
+	spool := opts.SpoolDir
+	if spool == "" {
+		spool = filepath.Dir(filepath.Clean(opts.Output))
+	}
+	src, err := Open(opts.Input, spool)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	if opts.Check != nil {
+		if err := opts.Check(src); err != nil {
+			return nil, err
+		}
+	}
+	plan, err := PlanFor(src, opts)
+	if err != nil {
+		return nil, err
+	}
+	staging, err := makeStaging(opts.Output)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(staging)
+		}
+	}()
+	w, err := nemo2.NewWeightsWriter(filepath.Join(staging, nemo2.WeightsDir))
+	if err != nil {
+		return nil, err
+	}
+	p := &progress{fn: opts.Progress, total: plan.Bytes}
+	if err := writeWeights(ctx, src.Weights, plan, w, p); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	if opts.Context != nil {
+		if err := opts.Context(ctx, src, filepath.Join(staging, "context")); err != nil {
+			w.Abort()
+			return nil, fmt.Errorf("writing context: %w", err)
+		}
+	}
+	if err := w.Finish(nemo2.CommonState()); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := commit(staging, opts.Output, opts.Force); err != nil {
+		return nil, err
+	}
+	ok = true
+	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, Duration: time.Since(start), Notes: plan.Notes}
+	for _, f := range plan.Files {
+		res.Files = append(res.Files, f.Name)
+	}
+	return res, nil
+}
+
+// checkOutput refuses outputs that would lose data or cannot work.
+func checkOutput(opts Options) error {
+	if opts.Output == "" {
+		return errors.New("no output path given")
+	}
+	in, err := filepath.Abs(opts.Input)
+	if err != nil {
+		return err
+	}
+	out, err := filepath.Abs(opts.Output)
+	if err != nil {
+		return err
+	}
+	if in == out || within(out, in) || within(in, out) {
+		return fmt.Errorf("output %s overlaps input %s; choose a separate directory", opts.Output, opts.Input)
+	}
+	st, err := os.Stat(opts.Output)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Dir(out)); err != nil {
+			return fmt.Errorf("output's parent directory: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("output %s exists and is not a directory", opts.Output)
+	}
+	entries, err := os.ReadDir(opts.Output)
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 && !opts.Force {
+		return fmt.Errorf("output %s already exists and is not empty; choose a new path or pass --force to replace it", opts.Output)
+	}
+	return nil
+}
+
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != "." && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../")
+}
+
+// makeStaging creates a hidden sibling of out to build the checkpoint in,
+// so the final rename stays on one filesystem.
+func makeStaging(out string) (string, error) {
+	var b [6]byte
+	rand.Read(b[:])
+	out = filepath.Clean(out)
+	dir := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".nemo-migrate-"+hex.EncodeToString(b[:]))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating the staging directory: %w", err)
+	}
+	return dir, nil
+}
+
+// commit moves the finished staging directory to out, replacing an empty
+// (or, with force, any) existing directory.
+func commit(staging, out string, force bool) error {
+	if _, err := os.Stat(out); err == nil {
+		old := staging + ".old"
+		if err := os.Rename(out, old); err != nil {
+			return fmt.Errorf("moving the existing %s aside: %w", out, err)
+		}
+		if err := os.Rename(staging, out); err != nil {
+			os.Rename(old, out)
+			return fmt.Errorf("moving the new checkpoint into place: %w", err)
+		}
+		return os.RemoveAll(old)
+	}
+	if err := os.Rename(staging, out); err != nil {
+		return fmt.Errorf("moving the new checkpoint into place: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(out)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+type progress struct {
+	fn          func(done, total int64)
+	done, total int64
+}
+
+func (p *progress) add(n int64) {
+	p.done += n
+	if p.fn != nil {
+		p.fn(p.done, p.total)
+	}
+}
+
+// writeWeights moves every item of src into w as the plan says.
+func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *nemo2.WeightsWriter, p *progress) error {
+	switch src.Config.ShardedBackend {
+	case distckpt.TorchDist:
+		if err := copyDistcpFiles(ctx, src, plan, w, p); err != nil {
+			return err
+		}
+		for _, t := range src.Tensors {
+			target := TargetKey(t.Key)
+			for _, ch := range t.Chunks {
+				info := dcp.StorageInfo{RelativePath: path2base(ch.Path), Offset: ch.ItemOffset, Length: ch.ItemLength}
+				if err := w.RecordTensorChunk(target, t.DType, t.Shape, dcp.Chunk{Offsets: ch.Offsets, Sizes: ch.Sizes}, info); err != nil {
+					return err
+				}
+			}
+		}
+		for _, o := range src.Objects {
+			if isCoreAttentionExtraState(o.Key) {
+				continue
+			}
+			info := dcp.StorageInfo{RelativePath: path2base(o.Path), Offset: o.ItemOffset, Length: o.ItemLength}
+			if err := w.RecordObject(TargetKey(o.Key), info); err != nil {
+				return err
+			}
+		}
+	case distckpt.Zarr:
+		f, err := w.File(tensorFile)
+		if err != nil {
+			return err
+		}
+		for _, t := range src.Tensors {
+			target := TargetKey(t.Key)
+			for _, ch := range t.Chunks {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				r, err := ch.Open()
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.Key, err)
+				}
+				err = f.WriteTensor(target, t.DType, t.Shape, dcp.Chunk{Offsets: ch.Offsets, Sizes: ch.Sizes}, r)
+				r.Close()
+				if err != nil {
+					return err
+				}
+				p.add(ch.NumBytes())
+			}
+		}
+	}
+	return writeObjects(ctx, src, plan, w)
+}
+
+// writeObjects writes the objects convert creates itself: repacked zarr
+// objects and fresh extra states.
+func writeObjects(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *nemo2.WeightsWriter) error {
+	var f *nemo2.ItemFile
+	for _, it := range plan.Objects {
+		if it.Action != Repack && it.Action != FreshState {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if f == nil {
+			var err error
+			if f, err = w.File(plan.objectFile); err != nil {
+				return err
+			}
+		}
+		if it.Action == FreshState {
+			st, err := nemo2.EmptyExtraState()
+			if err != nil {
+				return err
+			}
+			if err := f.WriteObject(it.Target, st); err != nil {
+				return err
+			}
+			continue
+		}
+		o, ok := src.Object(it.Source)
+		if !ok {
+			return fmt.Errorf("object %s vanished", it.Source)
+		}
+		v, closer, err := o.Value()
+		if err != nil {
+			return err
+		}
+		err = f.WriteObject(it.Target, v)
+		closer.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyDistcpFiles copies every source .distcp file the plan names.
+func copyDistcpFiles(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *nemo2.WeightsWriter, p *progress) error {
+	for _, pf := range plan.Files {
+		if pf.Source == "" {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := src.FS.Open(pf.Source)
+		if err != nil {
+			return err
+		}
+		file, off, n, ok := fileSection(f)
+		if ok {
+			err = w.CopyFile(ctx, pf.Name, file, off, n, p.add)
+		} else {
+			err = w.CopyStream(ctx, pf.Name, f, pf.Bytes, p.add)
+		}
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path.Join(src.Dir, path2base(pf.Source)), err)
+		}
+	}
+	return nil
+}
