@@ -26,6 +26,7 @@ Commands:
   inspect   describe a checkpoint: form, backend, tensors, objects
   config    turn a NeMo 1.0 YAML config into NeMo 2.0 Python
   models    list the supported model ids and their NeMo 2.0 configs
+  verify    prove a NeMo 2.0 checkpoint loads and matches its source
   help      show help for a command
 
 Run 'nemo-migrate <command> -h' for a command's flags.
@@ -65,6 +66,7 @@ func commands() []command {
 	return []command{
 		{"convert", runConvert},
 		{"inspect", runInspect},
+		{"verify", runVerify},
 		{"config", runConfig},
 		{"models", runModels},
 	}

@@ -16,6 +16,10 @@ func TargetKey(key string) string {
 	return "module." + key
 }
 
+// ReplacedObject reports whether convert writes a fresh value for the
+// source object key instead of copying it.
+func ReplacedObject(key string) bool { return isCoreAttentionExtraState(key) }
+
 // isCoreAttentionExtraState reports keys whose TransformerEngine state
 // NeMo's converter does not carry over: fp8 metadata of an older TE in
 // core_attention may not load into a newer one, so a fresh state is written.

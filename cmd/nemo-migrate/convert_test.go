@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const example = "../../examples/tiny-llama.nemo"
+
+func TestConvertDryRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCmd(t, "convert", "--input_path", example, "--output_path", out, "--model_id", "auto", "--dry-run")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, stderr)
+	}
+	for _, want := range []string{"model.decoder.layers.mlp.linear_fc1.weight", "module.decoder.layers.mlp.linear_fc1.weight", "copy-file", "fresh-state", "__0_0.distcp"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("--dry-run wrote the output")
+	}
+	code, stdout, _ = runCmd(t, "convert", "-i", example, "-o", out, "--model_id", "auto", "--dry-run", "--json")
+	var plan map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &plan) != nil || plan["backend"] != "torch_dist" {
+		t.Errorf("--dry-run --json: code %d: %s", code, stdout)
+	}
+}
+
+func TestConvertRefusesAndForces(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if code, _, stderr := runCmd(t, "convert", "-i", example, "-o", out, "--model_id", "auto"); code != 0 {
+		t.Fatalf("first convert: %s", stderr)
+	}
+	code, _, stderr := runCmd(t, "convert", "-i", example, "-o", out, "--model_id", "auto")
+	if code != 1 || !strings.Contains(stderr, "--force") {
+		t.Errorf("second convert into a full directory: code %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "convert", "-i", example, "-o", out, "--model_id", "auto", "--force"); code != 0 {
+		t.Errorf("--force: code %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "weights", "metadata.json")); err != nil {
+		t.Errorf("after --force: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	if len(entries) != 1 {
+		t.Errorf("leftovers next to the output: %v", entries)
+	}
+}
+
+func TestConvertUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"convert"},
+		{"convert", "-i", example},
+		{"convert", "-i", example, "-o", "x"},
+		{"convert", "-i", example, "-o", "x", "--model_id", "auto", "extra"},
+	} {
+		if code, _, _ := runCmd(t, args...); code != 2 {
+			t.Errorf("%v: code %d, want 2", args, code)
+		}
+	}
+	code, _, stderr := runCmd(t, "convert", "-i", "missing.nemo", "-o", filepath.Join(t.TempDir(), "o"), "--model_id", "auto")
+	if code != 1 || !strings.Contains(stderr, "missing.nemo") {
+		t.Errorf("missing input: code %d, %q", code, stderr)
+	}
+}
+
+func TestVerifyComparesWithSource(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if code, _, stderr := runCmd(t, "convert", "-i", example, "-o", out, "--model_id", "auto"); code != 0 {
+		t.Fatalf("convert: %s", stderr)
+	}
+	code, stdout, _ := runCmd(t, "verify", out, "--source", example, "--json")
+	var rep struct {
+		Compared int `json:"compared_with_source"`
+		Findings []struct{ Key, Problem string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("verify --json: %v\n%s", err, stdout)
+	}
+	if rep.Compared != 17 {
+		t.Errorf("compared %d items, want 9 tensors + 8 objects", rep.Compared)
+	}
+	for _, f := range rep.Findings {
+		if !strings.HasPrefix(f.Key, "context/") {
+			t.Errorf("weights finding: %s: %s", f.Key, f.Problem)
+		}
+	}
+	_ = code
+}

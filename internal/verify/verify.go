@@ -1,0 +1,493 @@
+// Package verify proves that a NeMo 2.0 checkpoint loads and, given its
+// source, that nothing was lost: every tensor bit for bit, every object
+// value for value.
+//
+// Loadability means what NeMo 2.0 and Megatron-Core rely on: metadata.json
+// says torch_dist with all four keys; the .metadata index parses and its
+// chunks tile every tensor exactly once; every referenced byte range exists,
+// parses as a torch.save archive of the recorded dtype and shape, and has
+// the CRC its archive records; objects are one-element lists; common.pt
+// parses and holds only plain values; context/ (when present) parses and
+// the tokenizer files it names exist.
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"nemo-migrate/internal/distckpt"
+	"nemo-migrate/internal/pickle"
+	"nemo-migrate/internal/torchsave"
+)
+
+// Finding is one problem, tied to the key or file it concerns.
+type Finding struct {
+	Key     string `json:"key"`
+	Problem string `json:"problem"`
+}
+
+func (f Finding) String() string { return f.Key + ": " + f.Problem }
+
+// Report is the outcome of a verification.
+type Report struct {
+	Tensors  int       `json:"tensors"`
+	Chunks   int       `json:"chunks"`
+	Objects  int       `json:"objects"`
+	Bytes    int64     `json:"bytes_checked"`
+	Compared int       `json:"compared_with_source"`
+	Findings []Finding `json:"findings"`
+	Notes    []string  `json:"notes,omitempty"`
+}
+
+// OK reports whether nothing was found.
+func (r *Report) OK() bool { return len(r.Findings) == 0 }
+
+// maxFindings bounds the report; past it verification stops.
+const maxFindings = 200
+
+var errTooMany = errors.New("too many problems")
+
+func (r *Report) add(key, format string, args ...any) error {
+	r.Findings = append(r.Findings, Finding{Key: key, Problem: fmt.Sprintf(format, args...)})
+	if len(r.Findings) >= maxFindings {
+		return errTooMany
+	}
+	return nil
+}
+
+// Options tune verification.
+type Options struct {
+	// Progress, if set, is told how many tensor bytes were checked.
+	Progress func(done, total int64)
+}
+
+// Weights checks the weights/ directory (dir within fsys) of a NeMo 2.0
+// checkpoint. It returns an error only when verification itself could not
+// run; problems with the checkpoint are findings in the report.
+func Weights(ctx context.Context, fsys fs.FS, dir string, opts Options) (*Report, *distckpt.Checkpoint, error) {
+	r := &Report{}
+	cfgRaw, err := fs.ReadFile(fsys, path.Join(dir, distckpt.MetadataName))
+	if err != nil {
+		r.add(distckpt.MetadataName, "missing: the checkpoint is incomplete (%v)", err)
+		return r, nil, nil
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
+		r.add(distckpt.MetadataName, "not JSON: %v", err)
+		return r, nil, nil
+	}
+	want := map[string]any{"sharded_backend": "torch_dist", "sharded_backend_version": 1.0, "common_backend": "torch", "common_backend_version": 1.0}
+	for k, v := range want {
+		if cfg[k] != v {
+			r.add(distckpt.MetadataName, "%s is %v, NeMo 2.0 loads %v", k, cfg[k], v)
+		}
+	}
+	for k := range cfg {
+		if _, ok := want[k]; !ok {
+			r.add(distckpt.MetadataName, "unknown key %q: Megatron-Core <= 0.18 refuses to load it", k)
+		}
+	}
+	c, err := distckpt.Open(fsys, dir)
+	if err != nil {
+		r.add(dir, "does not open: %v", err)
+		return r, nil, nil
+	}
+	if c.DCP == nil {
+		r.add(dir, "is a %s checkpoint; NeMo 2.0 loads torch_dist", c.Config.ShardedBackend)
+		return r, c, nil
+	}
+	if err := c.DCP.Validate(); err != nil {
+		for _, e := range splitJoined(err) {
+			key, problem, _ := strings.Cut(e, ": ")
+			if r.add(key, "%s", problem) != nil {
+				return r, c, nil
+			}
+		}
+	}
+	var total int64
+	for _, t := range c.Tensors {
+		total += t.NumBytes()
+	}
+	var done int64
+	for _, t := range c.Tensors {
+		r.Tensors++
+		if !strings.HasPrefix(t.Key, "module.") {
+			if r.add(t.Key, "does not start with \"module.\": NeMo 2.0 will not request it") != nil {
+				return r, c, nil
+			}
+		}
+		for _, ch := range t.Chunks {
+			if err := ctx.Err(); err != nil {
+				return r, c, err
+			}
+			r.Chunks++
+			if err := checkItem(ch); err != nil {
+				if r.add(t.Key, "chunk at %v: %v", ch.Offsets, err) != nil {
+					return r, c, nil
+				}
+			}
+			done += ch.NumBytes()
+			r.Bytes += ch.NumBytes()
+			if opts.Progress != nil {
+				opts.Progress(done, total)
+			}
+		}
+	}
+	for _, o := range c.Objects {
+		r.Objects++
+		v, closer, err := o.Value()
+		if err != nil {
+			if r.add(o.Key, "%v", err) != nil {
+				return r, c, nil
+			}
+			continue
+		}
+		closer.Close()
+		_ = v
+	}
+	checkCommon(c, r)
+	return r, c, nil
+}
+
+// checkItem opens a chunk's item, checks its dtype and shape against the
+// index and its data against the archive's CRC.
+func checkItem(ch *distckpt.Chunk) error {
+	t, closer, err := ch.OpenItem()
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if !t.IsContiguous() || t.Offset != 0 {
+		return fmt.Errorf("stored tensor is a strided view (offset %d, stride %v)", t.Offset, t.Stride)
+	}
+	h := crcWriter{}
+	if _, err := t.WriteTo(&h); err != nil {
+		return fmt.Errorf("reading its data: %w", err)
+	}
+	if t.Storage.CRC32 != 0 && h.sum() != t.Storage.CRC32 && t.Storage.Size == t.NumBytes() {
+		return fmt.Errorf("data does not match its CRC-32 (%08x, archive says %08x): the bytes were changed", h.sum(), t.Storage.CRC32)
+	}
+	return nil
+}
+
+// safeGlobals are the globals torch.load(weights_only=True) accepts in a
+// plain-values file.
+var safeGlobals = map[string]bool{
+	"collections.OrderedDict": true, "torch._utils._rebuild_tensor_v2": true, "torch._utils._rebuild_tensor_v3": true,
+	"torch._utils._rebuild_parameter": true, "torch.Size": true, "torch.serialization._get_layout": true,
+	"builtins.set": true, "__builtin__.set": true, "builtins.frozenset": true, "__builtin__.frozenset": true,
+	"_codecs.encode": true, "torch.device": true,
+}
+
+func checkCommon(c *distckpt.Checkpoint, r *Report) {
+	if !c.HasCommon() {
+		r.Notes = append(r.Notes, "no common.pt (Megatron-Core >= 0.19 keeps it inside the DCP files; older loaders want it)")
+		return
+	}
+	a, closer, err := c.Common()
+	if err != nil {
+		r.add(distckpt.CommonName, "%v", err)
+		return
+	}
+	defer closer.Close()
+	var bad []string
+	walkGlobals(a.Object, func(g pickle.Global) {
+		name := g.String()
+		if !safeGlobals[name] && !strings.HasPrefix(name, "torch.") {
+			bad = append(bad, name)
+		}
+	}, 0)
+	slices.Sort(bad)
+	bad = slices.Compact(bad)
+	if len(bad) > 0 {
+		r.add(distckpt.CommonName, "holds %s, which torch.load(weights_only=True) refuses", strings.Join(bad, ", "))
+	}
+	if d, ok := pickle.AsDict(a.Object); !ok {
+		r.add(distckpt.CommonName, "is a %s, want a dict", pickle.TypeName(a.Object))
+	} else if _, ok := d.Get("content_metadata"); !ok {
+		r.Notes = append(r.Notes, "common.pt has no content_metadata; NeMo 2.0 then assumes defaults")
+	}
+}
+
+func walkGlobals(v any, fn func(pickle.Global), depth int) {
+	if depth > 100 {
+		return
+	}
+	switch v := v.(type) {
+	case pickle.Global:
+		fn(v)
+	case *pickle.Object:
+		walkGlobals(v.Callable, fn, depth+1)
+		for _, a := range v.Args {
+			walkGlobals(a, fn, depth+1)
+		}
+		walkGlobals(v.State, fn, depth+1)
+		for _, it := range v.ListItems {
+			walkGlobals(it, fn, depth+1)
+		}
+		for _, it := range v.DictItems {
+			walkGlobals(it.Key, fn, depth+1)
+			walkGlobals(it.Value, fn, depth+1)
+		}
+	case *pickle.Dict:
+		for _, it := range v.Items {
+			walkGlobals(it.Key, fn, depth+1)
+			walkGlobals(it.Value, fn, depth+1)
+		}
+	case *pickle.List:
+		for _, it := range v.Items {
+			walkGlobals(it, fn, depth+1)
+		}
+	case pickle.Tuple:
+		for _, it := range v {
+			walkGlobals(it, fn, depth+1)
+		}
+	}
+}
+
+func splitJoined(err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// Against compares every tensor and object of src (keys mapped by
+// targetKey) with out. Objects for which skip returns true are expected to
+// differ (for example core_attention extra states, which convert replaces).
+func Against(ctx context.Context, out, src *distckpt.Checkpoint, targetKey func(string) string, skip func(string) bool, r *Report, opts Options) error {
+	var total, done int64
+	for _, t := range src.Tensors {
+		total += t.NumBytes()
+	}
+	for _, st := range src.Tensors {
+		key := targetKey(st.Key)
+		ot, ok := out.Tensor(key)
+		if !ok {
+			if r.add(key, "missing from the output (source key %s)", st.Key) != nil {
+				return nil
+			}
+			continue
+		}
+		if ot.DType != st.DType || !slices.Equal(ot.Shape, st.Shape) {
+			if r.add(key, "output is %s %v, source is %s %v", ot.DType, ot.Shape, st.DType, st.Shape) != nil {
+				return nil
+			}
+			continue
+		}
+		problem, err := compareTensor(ctx, ot, st)
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			if r.add(key, "%s", problem) != nil {
+				return nil
+			}
+		}
+		r.Compared++
+		done += st.NumBytes()
+		if opts.Progress != nil {
+			opts.Progress(done, total)
+		}
+	}
+	for _, so := range src.Objects {
+		key := targetKey(so.Key)
+		oo, ok := out.Object(key)
+		if !ok {
+			if r.add(key, "object missing from the output (source key %s)", so.Key) != nil {
+				return nil
+			}
+			continue
+		}
+		if skip != nil && skip(so.Key) {
+			r.Notes = append(r.Notes, key+": replaced by a fresh TransformerEngine state, as NeMo's converter does; not compared")
+			continue
+		}
+		if problem := compareObject(oo, so); problem != "" {
+			if r.add(key, "%s", problem) != nil {
+				return nil
+			}
+		}
+		r.Compared++
+	}
+	return nil
+}
+
+// compareTensor compares two tensors of equal dtype and shape chunk by
+// chunk, streaming both sides. Chunk grids must match, which holds for
+// everything convert writes.
+func compareTensor(ctx context.Context, out, src *distckpt.Tensor) (string, error) {
+	if len(out.Chunks) != len(src.Chunks) {
+		return fmt.Sprintf("stored in %d chunks, the source in %d", len(out.Chunks), len(src.Chunks)), nil
+	}
+	byOffset := map[string]*distckpt.Chunk{}
+	for _, ch := range out.Chunks {
+		byOffset[fmt.Sprint(ch.Offsets)] = ch
+	}
+	for _, sc := range src.Chunks {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		oc, ok := byOffset[fmt.Sprint(sc.Offsets)]
+		if !ok || !slices.Equal(oc.Sizes, sc.Sizes) {
+			return fmt.Sprintf("the source chunk at %v (sizes %v) has no counterpart in the output", sc.Offsets, sc.Sizes), nil
+		}
+		at, err := compareStreams(oc, sc)
+		if err != nil {
+			return fmt.Sprintf("chunk at %v: %v", sc.Offsets, err), nil
+		}
+		if at >= 0 {
+			return fmt.Sprintf("chunk at %v differs from the source at byte %d", sc.Offsets, at), nil
+		}
+	}
+	return "", nil
+}
+
+// compareStreams returns the first differing byte offset, or -1.
+func compareStreams(a, b *distckpt.Chunk) (int64, error) {
+	ra, err := a.Open()
+	if err != nil {
+		return 0, fmt.Errorf("output: %w", err)
+	}
+	defer ra.Close()
+	rb, err := b.Open()
+	if err != nil {
+		return 0, fmt.Errorf("source: %w", err)
+	}
+	defer rb.Close()
+	const block = 1 << 20
+	ba, bb := make([]byte, block), make([]byte, block)
+	var pos int64
+	for {
+		na, ea := io.ReadFull(ra, ba)
+		nb, eb := io.ReadFull(rb, bb)
+		if !bytes.Equal(ba[:na], bb[:nb]) {
+			n := min(na, nb)
+			for i := 0; i < n; i++ {
+				if ba[i] != bb[i] {
+					return pos + int64(i), nil
+				}
+			}
+			return pos + int64(n), nil
+		}
+		pos += int64(na)
+		aDone := ea == io.EOF || ea == io.ErrUnexpectedEOF
+		bDone := eb == io.EOF || eb == io.ErrUnexpectedEOF
+		if ea != nil && !aDone {
+			return 0, fmt.Errorf("output: %w", ea)
+		}
+		if eb != nil && !bDone {
+			return 0, fmt.Errorf("source: %w", eb)
+		}
+		if aDone || bDone {
+			if aDone != bDone {
+				return pos, nil
+			}
+			return -1, nil
+		}
+	}
+}
+
+// compareObject compares two objects by value; tensors inside compare by
+// dtype, shape and a hash of their bytes.
+func compareObject(out, src *distckpt.Object) string {
+	ov, oc, err := out.Value()
+	if err != nil {
+		return fmt.Sprintf("output: %v", err)
+	}
+	defer oc.Close()
+	sv, sc, err := src.Value()
+	if err != nil {
+		return fmt.Sprintf("source: %v", err)
+	}
+	defer sc.Close()
+	a, err := canonical(ov, 0)
+	if err != nil {
+		return fmt.Sprintf("output: %v", err)
+	}
+	b, err := canonical(sv, 0)
+	if err != nil {
+		return fmt.Sprintf("source: %v", err)
+	}
+	if !pickle.Equal(a, b) {
+		return "value differs from the source"
+	}
+	return ""
+}
+
+// canonical replaces tensors by (dtype, shape, sha256) tuples so trees
+// compare with pickle.Equal.
+func canonical(v any, depth int) (any, error) {
+	if depth > 200 {
+		return nil, errors.New("object nests too deeply")
+	}
+	switch v := v.(type) {
+	case *torchsave.Tensor:
+		h := sha256.New()
+		if _, err := v.WriteTo(h); err != nil {
+			return nil, err
+		}
+		shape := make(pickle.Tuple, len(v.Shape))
+		for i, s := range v.Shape {
+			shape[i] = s
+		}
+		return pickle.Tuple{"tensor", string(v.DType), shape, pickle.Bytes(h.Sum(nil))}, nil
+	case *pickle.List:
+		out := &pickle.List{Items: make([]any, len(v.Items))}
+		for i, it := range v.Items {
+			c, err := canonical(it, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out.Items[i] = c
+		}
+		return out, nil
+	case pickle.Tuple:
+		out := make(pickle.Tuple, len(v))
+		for i, it := range v {
+			c, err := canonical(it, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case *pickle.Dict:
+		out := &pickle.Dict{}
+		for _, it := range v.Items {
+			c, err := canonical(it.Value, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out.Items = append(out.Items, pickle.Item{Key: it.Key, Value: c})
+		}
+		return out, nil
+	case *pickle.Object:
+		out := *v
+		var err error
+		if out.State, err = canonical(v.State, depth+1); err != nil {
+			return nil, err
+		}
+		args, err := canonical(v.Args, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out.Args = args.(pickle.Tuple)
+		return &out, nil
+	}
+	return v, nil
+}
+
