@@ -490,4 +490,3 @@ func canonical(v any, depth int) (any, error) {
 	}
 	return v, nil
 }
-
