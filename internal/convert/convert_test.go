@@ -13,7 +13,7 @@ import (
 
 // writeFixture has real torch (and zarr) write a NeMo-1-shaped checkpoint;
 // it returns the fixture directory and the input path for the form.
-func writeFixture(t *testing.T, args ...string) (dir, input string) {
+func writeFixture(t testing.TB, args ...string) (dir, input string) {
 	t.Helper()
 	dir = t.TempDir()
 	oracle.Run(t, []string{"torch", "zarr"}, `

@@ -68,15 +68,24 @@ class Piece:
                 return
 
 
-def build(arch, tp=1, dtype=torch.bfloat16, seed=0):
-    """Returns (pieces, objects): the sharded tensors and {unique_key: obj}."""
-    a = ARCHS[arch]
+def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
+    """Returns (pieces, objects): the sharded tensors and {unique_key: obj}.
+    dims overrides the architecture's sizes (L, H, F, heads, groups, V)."""
+    a = dict(ARCHS[arch])
+    if dims:
+        a.update(zip(("L", "H", "F", "heads", "groups", "V"), dims))
     g = torch.Generator().manual_seed(seed)
     L, H, F, heads, groups, V, E = a["L"], a["H"], a["F"], a["heads"], a["groups"], a["V"], a["E"]
     kv = H // heads
 
     def rnd(*shape):
-        return torch.randn(*shape, generator=g).to(dtype)
+        # Random bits, not values: as incompressible as trained weights and
+        # fast to make at benchmark sizes.
+        t = torch.randint(-32768, 32767, shape, generator=g, dtype=torch.int16)
+        if dtype == torch.bfloat16:
+            t = t & ~0x7F80 | 0x3F00  # keep exponents finite: no NaN or Inf patterns
+            return t.view(torch.bfloat16)
+        return t.to(dtype)
 
     p = "model."
     pieces = []
@@ -266,9 +275,12 @@ def main():
     ap.add_argument("--mcore", action="store_true")
     ap.add_argument("--tokenizer", default="", help="a sentencepiece model file to store as the artifact")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dims", default="", help="L,H,F,heads,groups,V to override the architecture's sizes")
+    ap.add_argument("--no-expected", action="store_true", help="skip expected.pt (for big benchmark checkpoints)")
     args = ap.parse_args()
 
-    pieces, objects = build(args.arch, tp=args.tp, seed=args.seed)
+    dims = [int(x) for x in args.dims.split(",")] if args.dims else None
+    pieces, objects = build(args.arch, tp=args.tp, seed=args.seed, dims=dims)
     src = os.path.join(args.out, "extracted")
     shutil.rmtree(src, ignore_errors=True)
     os.makedirs(src)
@@ -284,9 +296,10 @@ def main():
         shutil.copy(args.tokenizer, os.path.join(src, art))
     else:
         open(os.path.join(src, art), "wb").write(b"not a real tokenizer")
-    expected = collections.OrderedDict((pc.key, pc.value) for pc in pieces)
-    torch.save({"tensors": expected, "objects": {k: v.getvalue() for k, v in objects.items()}},
-               os.path.join(args.out, "expected.pt"))
+    if not args.no_expected:
+        expected = collections.OrderedDict((pc.key, pc.value) for pc in pieces)
+        torch.save({"tensors": expected, "objects": {k: v.getvalue() for k, v in objects.items()}},
+                   os.path.join(args.out, "expected.pt"))
     if args.form in ("nemo", "gzip"):
         path = os.path.join(args.out, "model.nemo")
         with tarfile.open(path, "w:") as t:
