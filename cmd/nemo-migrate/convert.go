@@ -5,10 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"text/tabwriter"
 
 	"nemo-migrate/internal/convert"
+	"nemo-migrate/internal/tokenizer"
 )
+
+// hubConfig reads the Hugging Face Hub settings from the environment, as
+// huggingface_hub does: HF_ENDPOINT, HF_TOKEN and the proxy variables.
+func hubConfig() *tokenizer.HubConfig {
+	return &tokenizer.HubConfig{
+		Endpoint:  os.Getenv("HF_ENDPOINT"),
+		Token:     os.Getenv("HF_TOKEN"),
+		Proxy:     http.ProxyFromEnvironment,
+		UserAgent: "nemo-migrate",
+	}
+}
 
 const convertHelp = `Convert turns a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint directory
 (weights/ in torch_dist format, context/) without Python, PyTorch or a GPU,
@@ -43,10 +57,11 @@ func runConvert(e *env, args []string) error {
 		fs.StringVar(&out, name, "", "the NeMo 2.0 checkpoint directory to create (aliases -o, --output)")
 	}
 	modelID := fs.String("model_id", "", "target model: a NeMo model id, \"auto\", or an existing NeMo 2.0 checkpoint directory whose context is reused")
-	fs.String("tokenizer_path", "", "tokenizer model or directory (SentencePiece .model or Hugging Face directory)")
-	fs.String("tokenizer_library", "", "sentencepiece or huggingface, for --tokenizer_path")
-	fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary file; overrides other tokenizer sources")
-	fs.String("tokenizer_model_name", "TiktokenTokenizer", "tokenizer model name used with --tokenizer_vocab_file")
+	tokPath := fs.String("tokenizer_path", "", "tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (honoured for .nemo input too)")
+	tokLib := fs.String("tokenizer_library", "", "sentencepiece, huggingface or tiktoken, for --tokenizer_path (default: guessed from the path)")
+	tokVocab := fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary (JSON, as NeMo's TiktokenTokenizer reads); overrides every other tokenizer source")
+	fs.String("tokenizer_model_name", "TiktokenTokenizer", "accepted for compatibility with NeMo's converter; TiktokenTokenizer is the only model name it supports")
+	offline := fs.Bool("offline", false, "never download a Hugging Face tokenizer (otherwise one named by the checkpoint is fetched from $HF_ENDPOINT, default the public Hub, with $HF_TOKEN)")
 	force := fs.Bool("force", false, "replace an existing non-empty output directory")
 	dryRun := fs.Bool("dry-run", false, "print the plan (every key mapping, shape, byte count and file) and checks; write nothing")
 	asJSON := fs.Bool("json", false, "print the plan (with --dry-run) or a summary as JSON")
@@ -64,15 +79,14 @@ func runConvert(e *env, args []string) error {
 	if *modelID == "" {
 		return usagef("--model_id is required: a NeMo model id (see 'nemo-migrate models'), \"auto\", or a NeMo 2.0 checkpoint directory")
 	}
-	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool}
+	target := &convert.TargetOptions{ModelID: *modelID, TokenizerPath: *tokPath, TokenizerLibrary: *tokLib, TokenizerVocabFile: *tokVocab}
+	if !*offline {
+		target.Hub = hubConfig()
+	}
+	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool, Target: target}
 
 	if *dryRun {
-		src, err := convert.Open(in, *spool)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		plan, err := convert.PlanFor(src, opts)
+		plan, err := convert.DryRun(e.ctx, opts)
 		if err != nil {
 			return err
 		}
@@ -101,16 +115,24 @@ func runConvert(e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %d tensors, %d objects, %s in %s\n", res.Output, res.Tensors, res.Objects, humanBytes(res.Bytes), res.Duration.Round(1e6))
+	fmt.Fprintf(e.stdout, "wrote %s: %s with %s, %d tensors, %d objects, %s in %s\n", res.Output, res.Config, res.Tokenizer, res.Tensors, res.Objects, humanBytes(res.Bytes), res.Duration.Round(1e6))
+	for _, n := range res.Warnings {
+		fmt.Fprintf(e.stdout, "warning: %s\n", n)
+	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(e.stdout, "note: %s\n", n)
 	}
+	fmt.Fprintf(e.stdout, "check it with: nemo-migrate verify %s --source %s\n", res.Output, in)
 	return nil
 }
 
 func printPlan(w io.Writer, p *convert.Plan) error {
 	fmt.Fprintf(w, "input:    %s (%s, %s)\n", p.Input, p.Form, p.Backend)
 	fmt.Fprintf(w, "output:   %s\n", p.Output)
+	if p.Model != "" {
+		fmt.Fprintf(w, "model:    %s -> %s (%s)\n", p.Model, p.ConfigClass, p.ModelClass)
+		fmt.Fprintf(w, "tokenizer: %s, vocabulary %d\n", p.Tokenizer, p.VocabSize)
+	}
 	fmt.Fprintf(w, "moves:    %s in %d files\n", humanBytes(p.Bytes), len(p.Files))
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)

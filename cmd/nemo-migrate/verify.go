@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"nemo-migrate/internal/convert"
+	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/verify"
 )
 
@@ -88,7 +89,7 @@ func runVerify(e *env, args []string) error {
 		}
 		defer src.Close()
 		skip := convert.ReplacedObject
-		if err := verify.Against(e.ctx, outCk, src.Weights, convert.TargetKey, skip, rep, opts); err != nil {
+		if err := verify.Against(e.ctx, outCk, src.Weights, models.NeMo2Key, skip, rep, opts); err != nil {
 			return err
 		}
 	}

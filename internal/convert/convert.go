@@ -23,6 +23,7 @@ import (
 
 	"nemo-migrate/internal/dcp"
 	"nemo-migrate/internal/distckpt"
+	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/nemo1"
 	"nemo-migrate/internal/nemo2"
 )
@@ -36,25 +37,20 @@ type Options struct {
 	// SpoolDir is where a gzip .nemo is decompressed (default: next to Output).
 	SpoolDir string
 
-	// Check, if set, inspects the opened source before anything is
-	// written; an error stops the conversion. The model registry uses it to
-	// compare the source against the target model's manifest.
-	Check func(src *Source) error
+	// Target chooses the NeMo 2.0 model and tokenizer. When it is nil only
+	// weights/ is written (and verify will report the missing context/).
+	Target *TargetOptions
 
-	// ExtraObjects are object keys (unique keys, NeMo 2 naming) the target
+	// ExtraObjects are objects (unique keys, NeMo 2 naming) the target
 	// model loads that the source may lack; missing ones get an empty
-	// TransformerEngine state.
-	ExtraObjects []string
-
-	// Context, if set, writes context/ (io.json, model.yaml, tokenizer)
-	// into dir, a directory it creates inside the staging output.
-	Context func(ctx context.Context, src *Source, dir string) error
+	// TransformerEngine state of their kind. Run adds the target's own.
+	ExtraObjects []Extra
 
 	// Progress, if set, is called as bytes are written.
 	Progress func(done, total int64)
 }
 
-// Source is the opened input, as Check and Context see it.
+// Source is an opened input.
 type Source struct {
 	NeMo1   *nemo1.Checkpoint
 	Weights *distckpt.Checkpoint
@@ -62,14 +58,18 @@ type Source struct {
 
 // Result summarizes a finished conversion.
 type Result struct {
-	Output   string        `json:"output"`
-	Backend  string        `json:"source_backend"`
-	Tensors  int           `json:"tensors"`
-	Objects  int           `json:"objects"`
-	Bytes    int64         `json:"bytes"`
-	Files    []string      `json:"files"`
-	Duration time.Duration `json:"duration_ns"`
-	Notes    []string      `json:"notes,omitempty"`
+	Output    string        `json:"output"`
+	Backend   string        `json:"source_backend"`
+	Tensors   int           `json:"tensors"`
+	Objects   int           `json:"objects"`
+	Bytes     int64         `json:"bytes"`
+	Files     []string      `json:"files"`
+	Duration  time.Duration `json:"duration_ns"`
+	Model     string        `json:"model_id,omitempty"`
+	Config    string        `json:"config_class,omitempty"`
+	Tokenizer string        `json:"tokenizer,omitempty"`
+	Notes     []string      `json:"notes,omitempty"`
+	Warnings  []string      `json:"warnings,omitempty"`
 }
 
 // Open opens the input for planning or conversion.
@@ -99,6 +99,32 @@ func PlanFor(src *Source, opts Options) (*Plan, error) {
 	return p, nil
 }
 
+// DryRun opens the input, resolves the target and returns the plan,
+// writing nothing.
+func DryRun(ctx context.Context, opts Options) (*Plan, error) {
+	src, err := Open(opts.Input, opts.SpoolDir)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	var target *Target
+	if opts.Target != nil {
+		if target, err = ResolveTarget(ctx, src, *opts.Target); err != nil {
+			return nil, err
+		}
+		defer target.Close()
+		opts.ExtraObjects = append(opts.ExtraObjects, target.ExtraObjects()...)
+	}
+	plan, err := PlanFor(src, opts)
+	if err != nil {
+		return nil, err
+	}
+	if target != nil {
+		plan.describeTarget(target)
+	}
+	return plan, nil
+}
+
 // Run converts opts.Input into opts.Output.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
@@ -114,14 +140,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer src.Close()
-	if opts.Check != nil {
-		if err := opts.Check(src); err != nil {
+	var target *Target
+	if opts.Target != nil {
+		target, err = ResolveTarget(ctx, src, *opts.Target)
+		if err != nil {
 			return nil, err
 		}
+		defer target.Close()
+		opts.ExtraObjects = append(opts.ExtraObjects, target.ExtraObjects()...)
 	}
 	plan, err := PlanFor(src, opts)
 	if err != nil {
 		return nil, err
+	}
+	if target != nil {
+		plan.describeTarget(target)
 	}
 	staging, err := makeStaging(opts.Output)
 	if err != nil {
@@ -146,8 +179,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		w.Abort()
 		return nil, err
 	}
-	if opts.Context != nil {
-		if err := opts.Context(ctx, src, filepath.Join(staging, "context")); err != nil {
+	if target != nil {
+		if err := target.WriteContext(filepath.Join(staging, "context")); err != nil {
 			w.Abort()
 			return nil, fmt.Errorf("writing context: %w", err)
 		}
@@ -162,7 +195,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	ok = true
-	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, Duration: time.Since(start), Notes: plan.Notes}
+	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, Duration: time.Since(start), Notes: plan.Notes, Warnings: plan.Warnings}
+	if target != nil {
+		res.Model, res.Config = target.Model.ID, target.Config.Class.Ref.String()
+		res.Tokenizer = string(target.Tokenizer.Library)
+	}
 	for _, f := range plan.Files {
 		res.Files = append(res.Files, f.Name)
 	}
@@ -270,7 +307,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			return err
 		}
 		for _, t := range src.Tensors {
-			target := TargetKey(t.Key)
+			target := models.NeMo2Key(t.Key)
 			for _, ch := range t.Chunks {
 				info := dcp.StorageInfo{RelativePath: path2base(ch.Path), Offset: ch.ItemOffset, Length: ch.ItemLength}
 				if err := w.RecordTensorChunk(target, t.DType, t.Shape, dcp.Chunk{Offsets: ch.Offsets, Sizes: ch.Sizes}, info); err != nil {
@@ -283,7 +320,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 				continue
 			}
 			info := dcp.StorageInfo{RelativePath: path2base(o.Path), Offset: o.ItemOffset, Length: o.ItemLength}
-			if err := w.RecordObject(TargetKey(o.Key), info); err != nil {
+			if err := w.RecordObject(models.NeMo2Key(o.Key), info); err != nil {
 				return err
 			}
 		}
@@ -293,7 +330,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			return err
 		}
 		for _, t := range src.Tensors {
-			target := TargetKey(t.Key)
+			target := models.NeMo2Key(t.Key)
 			for _, ch := range t.Chunks {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -332,7 +369,11 @@ func writeObjects(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			}
 		}
 		if it.Action == FreshState {
-			st, err := nemo2.EmptyExtraState()
+			empty := nemo2.EmptyExtraState
+			if it.Fill == OpState.String() {
+				empty = nemo2.EmptyOpExtraState
+			}
+			st, err := empty()
 			if err != nil {
 				return err
 			}

@@ -2,20 +2,6 @@ package convert
 
 import "strings"
 
-// TargetKey maps a NeMo 1.0 key to its NeMo 2.0 key: the first "model."
-// becomes "module." (NeMo 1 prefixes its GPT model "model.", NeMo 2's
-// MegatronParallel prefixes "module."). A key without "model." (a bare
-// Megatron-LM checkpoint) gets "module." in front.
-func TargetKey(key string) string {
-	if strings.HasPrefix(key, "module.") {
-		return key
-	}
-	if i := strings.Index(key, "model."); i >= 0 {
-		return key[:i] + "module." + key[i+len("model."):]
-	}
-	return "module." + key
-}
-
 // ReplacedObject reports whether convert writes a fresh value for the
 // source object key instead of copying it.
 func ReplacedObject(key string) bool { return isCoreAttentionExtraState(key) }

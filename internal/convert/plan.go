@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"nemo-migrate/internal/distckpt"
+	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/tarfs"
 )
 
@@ -34,6 +35,13 @@ type Plan struct {
 	Notes    []string   `json:"notes,omitempty"`
 	Warnings []string   `json:"warnings,omitempty"`
 
+	// The target, when one was resolved.
+	Model       string `json:"model_id,omitempty"`
+	ConfigClass string `json:"config_class,omitempty"`
+	ModelClass  string `json:"model_class,omitempty"`
+	Tokenizer   string `json:"tokenizer,omitempty"`
+	VocabSize   int    `json:"tokenizer_vocab_size,omitempty"`
+
 	objectFile string // the file convert writes its own objects into
 }
 
@@ -47,6 +55,36 @@ type PlanItem struct {
 	Bytes  int64   `json:"bytes"`
 	Action Action  `json:"action"`
 	File   string  `json:"file,omitempty"` // output file holding it
+	Fill   string  `json:"fill,omitempty"` // for fresh-state: the empty state written
+}
+
+// ExtraKind says which empty TransformerEngine state a fresh object gets.
+type ExtraKind int
+
+const (
+	// ModuleState is a TE module's (Linear, LayerNormLinear,
+	// DotProductAttention, grouped MLP): io.BytesIO(torch.save(None)), what
+	// TE 1.x wrote without fp8, which TE 1.x and 2.x and Megatron-Core's
+	// grouped-MLP decoder accept.
+	ModuleState ExtraKind = iota
+	// OpState is an operation-based TE norm's (TE >= 1.13): an empty uint8
+	// tensor, what those ops write without fp8 and the only non-None value
+	// their set_extra_state accepts.
+	OpState
+)
+
+func (k ExtraKind) String() string {
+	if k == OpState {
+		return "empty uint8 tensor"
+	}
+	return "BytesIO(torch.save(None))"
+}
+
+// Extra is an object the target model loads, which convert writes with an
+// empty state when the source lacks it.
+type Extra struct {
+	Key  string
+	Kind ExtraKind
 }
 
 // PlanFile is one output .distcp file.
@@ -54,6 +92,15 @@ type PlanFile struct {
 	Name   string `json:"name"`
 	Source string `json:"source,omitempty"` // the source file copied verbatim, if any
 	Bytes  int64  `json:"bytes"`            // exact for copies, the tensor bytes otherwise
+}
+
+func (p *Plan) describeTarget(t *Target) {
+	p.Model = t.Model.ID
+	p.ConfigClass = t.Config.Class.Ref.String()
+	p.ModelClass = t.Model.Class.Ref.String()
+	p.Tokenizer = fmt.Sprintf("%s (%s)", t.Tokenizer.Class, t.Tokenizer.Path)
+	p.VocabSize = t.Tokenizer.VocabSize
+	p.Warnings = append(p.Warnings, t.Warnings...)
 }
 
 // tensorFile holds the tensors convert writes itself (from a zarr source).
@@ -70,7 +117,7 @@ func freeItemFile(taken map[string]bool) string {
 }
 
 // makePlan decides how every item of src reaches the output.
-func makePlan(src *distckpt.Checkpoint, extraObjects []string) (*Plan, error) {
+func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 	p := &Plan{Backend: src.Config.ShardedBackend}
 	p.Notes = append(p.Notes, src.Notes...)
 	targets := map[string]string{}
@@ -116,20 +163,20 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []string) (*Plan, error) {
 			sizes[path] = st.Size()
 		}
 		for _, t := range src.Tensors {
-			target := TargetKey(t.Key)
+			target := models.NeMo2Key(t.Key)
 			if err := claim(t.Key, target); err != nil {
 				return nil, err
 			}
 			p.Tensors = append(p.Tensors, PlanItem{Source: t.Key, Target: target, DType: string(t.DType), Shape: t.Shape, Chunks: len(t.Chunks), Bytes: t.NumBytes(), Action: CopyFile, File: baseName(t.Chunks)})
 		}
 		for _, o := range src.Objects {
-			target := TargetKey(o.Key)
+			target := models.NeMo2Key(o.Key)
 			if err := claim(o.Key, target); err != nil {
 				return nil, err
 			}
 			it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, Action: CopyFile, File: path2base(o.Path)}
 			if isCoreAttentionExtraState(o.Key) {
-				it.Action, it.File, fresh = FreshState, p.objectFile, true
+				it.Action, it.File, it.Fill, fresh = FreshState, p.objectFile, ModuleState.String(), true
 			}
 			p.Objects = append(p.Objects, it)
 		}
@@ -145,7 +192,7 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []string) (*Plan, error) {
 	case distckpt.Zarr:
 		var tensorBytes int64
 		for _, t := range src.Tensors {
-			target := TargetKey(t.Key)
+			target := models.NeMo2Key(t.Key)
 			if err := claim(t.Key, target); err != nil {
 				return nil, err
 			}
@@ -153,13 +200,13 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []string) (*Plan, error) {
 			tensorBytes += t.NumBytes()
 		}
 		for _, o := range src.Objects {
-			target := TargetKey(o.Key)
+			target := models.NeMo2Key(o.Key)
 			if err := claim(o.Key, target); err != nil {
 				return nil, err
 			}
 			it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, Action: Repack, File: p.objectFile}
 			if isCoreAttentionExtraState(o.Key) {
-				it.Action = FreshState
+				it.Action, it.Fill = FreshState, ModuleState.String()
 			}
 			p.Objects = append(p.Objects, it)
 		}
@@ -169,13 +216,13 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []string) (*Plan, error) {
 	default:
 		return nil, fmt.Errorf("unsupported backend %q", src.Config.ShardedBackend)
 	}
-	for _, key := range extraObjects {
-		if _, ok := targets[key]; ok {
+	for _, x := range extraObjects {
+		if _, ok := targets[x.Key]; ok {
 			continue
 		}
-		targets[key] = ""
-		p.Objects = append(p.Objects, PlanItem{Target: key, Action: FreshState, File: p.objectFile})
-		p.Notes = append(p.Notes, fmt.Sprintf("%s: not in the source; writing an empty TransformerEngine state", key))
+		targets[x.Key] = ""
+		p.Objects = append(p.Objects, PlanItem{Target: x.Key, Action: FreshState, File: p.objectFile, Fill: x.Kind.String()})
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: not in the source; writing an empty TransformerEngine state (%s)", x.Key, x.Kind))
 		fresh = true
 	}
 	if fresh || len(src.Objects) > 0 && src.Config.ShardedBackend == distckpt.Zarr {

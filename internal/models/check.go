@@ -21,10 +21,18 @@ type SourceTensor struct {
 	Shape []int64
 }
 
-// NeMo2Key renames a NeMo 1 checkpoint key to NeMo 2's: the first "model"
-// becomes "module", as NeMo's converter does.
+// NeMo2Key maps a NeMo 1.0 key to its NeMo 2.0 key: the first "model."
+// becomes "module." (NeMo 1 prefixes its GPT model "model.", NeMo 2's
+// MegatronParallel "module."). A key without "model." (a bare Megatron-LM
+// checkpoint) gets "module." in front; a "module." key stays as it is.
 func NeMo2Key(key string) string {
-	return strings.Replace(key, "model", "module", 1)
+	if strings.HasPrefix(key, "module.") {
+		return key
+	}
+	if i := strings.Index(key, "model."); i >= 0 {
+		return key[:i] + "module." + key[i+len("model."):]
+	}
+	return "module." + key
 }
 
 // DiffKind classifies a difference between a manifest and a source.

@@ -224,6 +224,17 @@ func EmptyExtraState() (any, error) {
 	return torchsave.BytesIO(b.Bytes()), nil
 }
 
+// EmptyOpExtraState is the extra state of an operation-based
+// TransformerEngine norm (TE >= 1.13) without fp8 state: an empty uint8
+// tensor, what those ops' get_extra_state returns and the only non-None
+// value their set_extra_state accepts.
+func EmptyOpExtraState() (any, error) {
+	return &torchsave.TensorSource{
+		TensorSpec: torchsave.TensorSpec{DType: torchsave.Uint8, Shape: []int64{0}},
+		Data:       bytes.NewReader(nil),
+	}, nil
+}
+
 // CommonState returns the common.pt a NeMo 2 checkpoint written by
 // Lightning's trainer.save_checkpoint holds for a model that was never
 // trained under NeMo 2: plain values only, so it loads under

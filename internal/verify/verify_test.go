@@ -9,6 +9,7 @@ import (
 
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/dcp"
+	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/oracle"
 )
 
@@ -46,7 +47,7 @@ func verifyAll(t *testing.T, input, out string) *Report {
 			t.Fatal(err)
 		}
 		defer src.Close()
-		if err := Against(context.Background(), ck, src.Weights, convert.TargetKey, convert.ReplacedObject, rep, Options{}); err != nil {
+		if err := Against(context.Background(), ck, src.Weights, models.NeMo2Key, convert.ReplacedObject, rep, Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -129,6 +129,19 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
     return pieces, objects
 
 
+def small_sentencepiece(vocab=100):
+    """A real SentencePiece model small enough for every fixture's vocabulary."""
+    import random
+    import sentencepiece as spm
+    rng = random.Random(7)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 8))) for _ in range(400)]
+    lines = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(800)]
+    out = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=out, vocab_size=vocab,
+                                   model_type="unigram", minloglevel=2)
+    return out.getvalue()
+
+
 def te_extra_state(tag):
     """TE 1.x non-fp8 extra state is io.BytesIO(torch.save(None)); vary one
     byte of a trailing marker so every object's payload is distinct."""
@@ -295,7 +308,8 @@ def main():
     if args.tokenizer:
         shutil.copy(args.tokenizer, os.path.join(src, art))
     else:
-        open(os.path.join(src, art), "wb").write(b"not a real tokenizer")
+        with open(os.path.join(src, art), "wb") as f:
+            f.write(small_sentencepiece())
     if not args.no_expected:
         expected = collections.OrderedDict((pc.key, pc.value) for pc in pieces)
         torch.save({"tensors": expected, "objects": {k: v.getvalue() for k, v in objects.items()}},
@@ -376,10 +390,27 @@ def check_nemo2(out_dir, expected_pt):
     exp = torch.load(expected_pt)
     bad = load_dcp(weights, expected_pt, "model.", "module.")
     problems += ["tensor differs or is missing: " + k for k in bad]
+    md = torchshim.load_metadata(os.path.join(weights, ".metadata"))
     sd = {}
+    for k, m in md.state_dict_metadata.items():
+        if type(m).__name__ == "BytesStorageMetadata":
+            sd[k] = io.BytesIO()
     for k in exp["objects"]:
-        sd[k.replace("model.", "module.", 1)] = io.BytesIO()
+        if k.replace("model.", "module.", 1) not in sd:
+            problems.append("object %s missing from the output" % k)
     torchshim.dcp.load_state_dict(sd, torchshim.dcp.FileSystemReader(weights), no_dist=True)
+    source_objects = {k.replace("model.", "module.", 1) for k in exp["objects"]}
+    for k2, v in sd.items():
+        if k2 in source_objects:
+            continue
+        # Filled in by convert: TE's empty states.
+        if not isinstance(v, list) or len(v) != 1:
+            problems.append("added object %s loads as %r" % (k2, v))
+        elif "layernorm" in k2:
+            if not (isinstance(v[0], torch.Tensor) and v[0].dtype == torch.uint8 and v[0].numel() == 0):
+                problems.append("added norm object %s is %r, want an empty uint8 tensor" % (k2, v[0]))
+        elif not (isinstance(v[0], io.BytesIO) and torch.load(v[0]) is None):
+            problems.append("added object %s is not BytesIO(torch.save(None))" % k2)
     for k, payload in exp["objects"].items():
         k2 = k.replace("model.", "module.", 1)
         v = sd[k2]
@@ -402,11 +433,44 @@ def check_nemo2(out_dir, expected_pt):
     if meta != {"sharded_backend": "torch_dist", "sharded_backend_version": 1, "common_backend": "torch", "common_backend_version": 1}:
         problems.append("metadata.json is %r" % meta)
     # Every tensor item must also load on its own under weights_only=True.
-    md = torchshim.load_metadata(os.path.join(weights, ".metadata"))
     for idx, info in md.storage_data.items():
         with open(os.path.join(weights, info.relative_path), "rb") as f:
             f.seek(info.offset)
             blob = f.read(info.length)
         if idx.offset is not None:
             torch.load(io.BytesIO(blob), weights_only=True)
+    problems += check_context(out_dir)
+    return problems
+
+
+def check_context(out_dir):
+    """Checks context/ as NeMo's exporters read it without fiddle: model.yaml
+    with _target_s, params_dtype, activation_func and a tokenizer file that
+    exists relative to context/."""
+    import yaml
+    problems = []
+    ctx = os.path.join(out_dir, "context")
+    if not os.path.isdir(ctx):
+        return ["no context/"]
+    with open(os.path.join(ctx, "model.yaml")) as f:
+        m = yaml.safe_load(f)
+    cfg = m.get("config", {})
+    if not m.get("_target_", "").startswith("nemo.collections.llm"):
+        problems.append("model.yaml _target_ is %r" % m.get("_target_"))
+    if cfg.get("params_dtype", {}).get("_target_") != "torch.bfloat16":
+        problems.append("model.yaml config.params_dtype is %r" % cfg.get("params_dtype"))
+    if "_target_" not in (cfg.get("activation_func") or {}):
+        problems.append("model.yaml config.activation_func is %r" % cfg.get("activation_func"))
+    tok = m.get("tokenizer") or {}
+    path = tok.get("model_path") or tok.get("pretrained_model_name") or tok.get("vocab_file")
+    if not tok.get("_target_") or not path or not os.path.exists(os.path.join(ctx, path)):
+        problems.append("model.yaml tokenizer %r does not name a file in context/" % tok)
+    with open(os.path.join(ctx, "io.json")) as f:
+        doc = json.load(f)
+    paths = set()
+    for o in doc["objects"].values():
+        paths.update(o.get("paths", []))
+    for p in ("<root>.model", "<root>.model.config", "<root>.model.tokenizer"):
+        if p not in paths:
+            problems.append("io.json has no object at %s" % p)
     return problems

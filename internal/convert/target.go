@@ -1,0 +1,409 @@
+package convert
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"nemo-migrate/internal/models"
+	"nemo-migrate/internal/nemo2"
+	"nemo-migrate/internal/omegaconf"
+	"nemo-migrate/internal/tokenizer"
+)
+
+// TargetOptions choose the NeMo 2.0 model and tokenizer, with the flags of
+// NeMo's convert_nemo1_to_nemo2.py.
+type TargetOptions struct {
+	// ModelID is a model id of NeMo's converter, "auto" (the architecture
+	// from model_config.yaml), or a NeMo 2.0 checkpoint directory.
+	ModelID string
+
+	TokenizerPath      string // a SentencePiece model or Hugging Face directory; honoured for .nemo input too
+	TokenizerLibrary   string // sentencepiece, huggingface or tiktoken; "" guesses from the path
+	TokenizerVocabFile string // a tiktoken vocabulary; overrides the other sources
+
+	// Hub downloads a Hugging Face tokenizer when the checkpoint names one
+	// by repository id and no local copy is given. nil forbids downloads.
+	Hub *tokenizer.HubConfig
+}
+
+// Target is the NeMo 2.0 model a conversion produces.
+type Target struct {
+	Model     models.Model
+	Config    *models.Config
+	Tokenizer *tokenizer.Info
+	Manifest  *models.Manifest
+	Warnings  []string
+
+	cleanup func()
+}
+
+// Close removes any downloaded tokenizer files.
+func (t *Target) Close() {
+	if t.cleanup != nil {
+		t.cleanup()
+	}
+}
+
+// ResolveTarget decides the NeMo 2.0 model, config and tokenizer for src,
+// and checks the source's tensors against what that model loads. Every
+// difference that would make the load fail is an error, before anything is
+// written.
+func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Target, error) {
+	y, err := readModelConfig(src)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{}
+	switch {
+	case opts.ModelID == models.AutoID:
+		if y == nil {
+			return nil, fmt.Errorf("--model_id auto reads the architecture from model_config.yaml, and %s has none; name a model id instead (see 'nemo-migrate models')", src.NeMo1.Path)
+		}
+		t.Model, t.Config, err = models.Auto(y)
+		if err != nil {
+			return nil, fmt.Errorf("--model_id auto: %w", err)
+		}
+	case isDir(opts.ModelID):
+		return nil, fmt.Errorf("--model_id %s: reusing the context of an existing NeMo 2.0 checkpoint is not supported yet; use a model id or \"auto\"", opts.ModelID)
+	default:
+		t.Model, err = models.Lookup(opts.ModelID)
+		if err != nil {
+			return nil, err
+		}
+		t.Config = models.NewConfig(t.Model.Config)
+		if y != nil {
+			warnings, err := models.CrossCheck(t.Config, opts.ModelID, y)
+			if err != nil {
+				return nil, fmt.Errorf("%s does not match --model_id %s: %w", src.NeMo1.Path, opts.ModelID, err)
+			}
+			t.Warnings = append(t.Warnings, warnings...)
+		}
+	}
+	if y != nil {
+		if err := models.ConverterArgs(t.Config, y); err != nil {
+			return nil, err
+		}
+	} else if err := models.ConverterArgs(t.Config, map[string]any{}); err != nil {
+		return nil, err
+	}
+
+	tok, cleanup, err := resolveTokenizer(ctx, src, y, opts)
+	if err != nil {
+		return nil, err
+	}
+	t.Tokenizer, t.cleanup = tok, cleanup
+	t.Warnings = append(t.Warnings, tok.Notes...)
+	if err := t.sizeVocab(src); err != nil {
+		t.Close()
+		return nil, err
+	}
+	arch, err := t.Config.Arch()
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	t.Manifest, err = arch.Manifest(tok.VocabSize, models.Options{})
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := t.check(src); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// sizeVocab records the stored vocabulary size when NeMo 2 would compute a
+// different one from the tokenizer.
+func (t *Target) sizeVocab(src *Source) error {
+	emb, ok := src.Weights.Tensor(embeddingKey(src))
+	if !ok || len(emb.Shape) != 2 {
+		return nil // Check reports the missing embedding
+	}
+	divisible := 128
+	if v, ok := t.Config.Value("make_vocab_size_divisible_by"); ok {
+		if n, ok := toInt(v); ok && n > 0 {
+			divisible = n
+		}
+	}
+	size, record, err := models.VocabSize(int(emb.Shape[0]), t.Tokenizer.VocabSize, divisible)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src.NeMo1.Path, err)
+	}
+	if record {
+		if err := t.Config.Set("vocab_size", size); err != nil {
+			return err
+		}
+		t.Warnings = append(t.Warnings, fmt.Sprintf("the embedding holds %d rows (the tokenizer's %d padded for tensor parallelism in NeMo 1); recording vocab_size=%d so NeMo 2 loads it", emb.Shape[0], t.Tokenizer.VocabSize, size))
+	}
+	return nil
+}
+
+func embeddingKey(src *Source) string {
+	for _, t := range src.Weights.Tensors {
+		if strings.HasSuffix(t.Key, "embedding.word_embeddings.weight") {
+			return t.Key
+		}
+	}
+	return ""
+}
+
+// check compares the source with the manifest. Missing tensors and shape or
+// dtype differences fail; objects the source lacks are filled in.
+func (t *Target) check(src *Source) error {
+	s := &models.Source{}
+	for _, tn := range src.Weights.Tensors {
+		s.Tensors = append(s.Tensors, models.SourceTensor{Key: models.NeMo2Key(tn.Key), DType: string(tn.DType), Shape: tn.Shape})
+	}
+	for _, o := range src.Weights.Objects {
+		s.Objects = append(s.Objects, models.NeMo2Key(o.Key))
+	}
+	var fatal []string
+	for _, d := range models.Check(t.Manifest, s) {
+		switch {
+		case d.Kind == models.Missing && d.Object:
+			// Filled in with an empty state (ExtraObjects).
+		case d.Kind == models.Unexpected:
+			t.Warnings = append(t.Warnings, d.String()+" (copied; NeMo 2 will not request it)")
+		default:
+			fatal = append(fatal, d.String())
+		}
+	}
+	if len(fatal) > 0 {
+		return fmt.Errorf("%s does not fit %s (%s):\n  %s\nIf the checkpoint's architecture differs from the id, try --model_id auto", src.NeMo1.Path, t.Model.ID, t.Config.Class.Ref, strings.Join(fatal, "\n  "))
+	}
+	return nil
+}
+
+// ExtraObjects returns the objects the model loads that the source lacks,
+// with the empty state TransformerEngine accepts for each kind.
+func (t *Target) ExtraObjects() []Extra {
+	var out []Extra
+	for _, o := range t.Manifest.Objects {
+		kind := ModuleState
+		if o.Kind == models.OpExtraState {
+			kind = OpState
+		}
+		out = append(out, Extra{Key: o.Key, Kind: kind})
+	}
+	return out
+}
+
+// WriteContext writes context/ for the target into dir.
+func (t *Target) WriteContext(dir string) error {
+	tok, err := nemo2.TokenizerConfig(t.Tokenizer)
+	if err != nil {
+		return err
+	}
+	if err := nemo2.WriteContext(dir, &nemo2.Context{Model: t.Model.Class, Config: t.Config, Tokenizer: tok}); err != nil {
+		return err
+	}
+	return t.Tokenizer.WriteFiles(dir)
+}
+
+// readModelConfig reads model_config.yaml resolved as NeMo 1.0 (OmegaConf)
+// resolves it, or nil for a bare weights directory.
+func readModelConfig(src *Source) (map[string]any, error) {
+	if src.NeMo1.ConfigPath == "" {
+		return nil, nil
+	}
+	data, err := src.NeMo1.ReadConfig()
+	if err != nil {
+		return nil, err
+	}
+	root, err := omegaconf.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", src.NeMo1.Path, src.NeMo1.ConfigPath, err)
+	}
+	resolved, _, err := omegaconf.Resolve(root, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", src.NeMo1.Path, src.NeMo1.ConfigPath, err)
+	}
+	m, ok := plain(resolved).(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s is not a mapping", src.NeMo1.Path, src.NeMo1.ConfigPath)
+	}
+	return m, nil
+}
+
+// plain turns a resolved config into Go values: maps, slices, bool, int
+// (int64, or *big.Int beyond), float64, string and nil.
+func plain(n *omegaconf.Node) any {
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case omegaconf.Map:
+		m := make(map[string]any, len(n.Entries))
+		for _, e := range n.Entries {
+			m[e.Key] = plain(e.Value)
+		}
+		return m
+	case omegaconf.List:
+		l := make([]any, len(n.Items))
+		for i, it := range n.Items {
+			l[i] = plain(it)
+		}
+		return l
+	case omegaconf.Bool:
+		return n.Bool
+	case omegaconf.Int:
+		if n.Int.IsInt64() {
+			return n.Int.Int64()
+		}
+		return new(big.Int).Set(n.Int)
+	case omegaconf.Float:
+		return n.Float
+	case omegaconf.String:
+		return n.Str
+	}
+	return nil
+}
+
+func toInt(v any) (int, bool) {
+	switch v := v.(type) {
+	case int:
+		return v, true
+	case int64:
+		return int(v), true
+	}
+	return 0, false
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// resolveTokenizer finds the tokenizer as NeMo's converter does, with its
+// gaps closed: --tokenizer_vocab_file first, then --tokenizer_path (for
+// .nemo input too), then the checkpoint's own tokenizer config and
+// artifact, then the Hugging Face Hub.
+func resolveTokenizer(ctx context.Context, src *Source, y map[string]any, opts TargetOptions) (*tokenizer.Info, func(), error) {
+	legacy := false
+	cfg, _ := y["tokenizer"].(map[string]any)
+	if b, ok := cfg["sentencepiece_legacy"].(bool); ok {
+		legacy = b
+	}
+	switch {
+	case opts.TokenizerVocabFile != "":
+		info, err := tokenizer.Load(opts.TokenizerVocabFile, tokenizer.Tiktoken, false)
+		return info, nil, err
+	case opts.TokenizerPath != "":
+		info, err := tokenizer.Load(opts.TokenizerPath, tokenizer.Library(opts.TokenizerLibrary), legacy)
+		return info, nil, err
+	}
+	if cfg == nil {
+		if repo := hubRepo(opts.ModelID); repo != "" && opts.Hub != nil {
+			return download(ctx, *opts.Hub, repo)
+		}
+		return nil, nil, fmt.Errorf("%s has no tokenizer config; pass --tokenizer_path (a SentencePiece model or Hugging Face directory) or --tokenizer_vocab_file", src.NeMo1.Path)
+	}
+	lib, _ := cfg["library"].(string)
+	model, _ := cfg["model"].(string)
+	switch tokenizer.Library(lib) {
+	case tokenizer.SentencePiece, tokenizer.Tiktoken:
+		if model == "" {
+			return nil, nil, fmt.Errorf("%s: tokenizer.model is empty; pass --tokenizer_path", src.NeMo1.Path)
+		}
+		data, name, err := readArtifact(src, model)
+		if err != nil {
+			return nil, nil, err
+		}
+		if tokenizer.Library(lib) == tokenizer.Tiktoken {
+			return tiktokenFromBytes(data, name)
+		}
+		info, err := tokenizer.SentencePieceBytes(data, name, src.NeMo1.Path+":"+model, legacy)
+		return info, nil, err
+	case tokenizer.HuggingFace:
+		typ, _ := cfg["type"].(string)
+		if typ != "" && isDir(typ) {
+			info, err := tokenizer.Load(typ, tokenizer.HuggingFace, false)
+			return info, nil, err
+		}
+		repo := hubRepo(typ)
+		if repo == "" {
+			return nil, nil, fmt.Errorf("%s: tokenizer.type %q is neither a local directory nor a Hugging Face repository id; pass --tokenizer_path", src.NeMo1.Path, typ)
+		}
+		if opts.Hub == nil {
+			return nil, nil, fmt.Errorf("%s names the Hugging Face tokenizer %s; pass a local copy with --tokenizer_path, or allow the download", src.NeMo1.Path, repo)
+		}
+		return download(ctx, *opts.Hub, repo)
+	}
+	return nil, nil, fmt.Errorf("%s: tokenizer library %q is not supported (sentencepiece, huggingface and tiktoken are); pass --tokenizer_path", src.NeMo1.Path, lib)
+}
+
+// readArtifact reads a "nemo:<name>" artifact (or a plain file name) from
+// the checkpoint, capped at the tokenizer size limit.
+func readArtifact(src *Source, ref string) ([]byte, string, error) {
+	p, err := src.NeMo1.Artifact(ref)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w; pass --tokenizer_path", err)
+	}
+	f, err := src.NeMo1.FS.Open(p)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, tokenizer.MaxModelSize+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %s: %w", src.NeMo1.Path, p, err)
+	}
+	if len(data) > tokenizer.MaxModelSize {
+		return nil, "", fmt.Errorf("%s: %s is larger than %d bytes", src.NeMo1.Path, p, tokenizer.MaxModelSize)
+	}
+	return data, path.Base(p), nil
+}
+
+func tiktokenFromBytes(data []byte, name string) (*tokenizer.Info, func(), error) {
+	dir, err := os.MkdirTemp("", "nemo-migrate-tokenizer-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	info, err := tokenizer.Load(p, tokenizer.Tiktoken, false)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return info, cleanup, nil
+}
+
+// hubRepo returns s if it looks like a Hub repository id ("org/name").
+func hubRepo(s string) string {
+	parts := strings.Split(s, "/")
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" || strings.ContainsAny(s, " \\:") || strings.HasPrefix(s, ".") {
+		return ""
+	}
+	return s
+}
+
+func download(ctx context.Context, hub tokenizer.HubConfig, repo string) (*tokenizer.Info, func(), error) {
+	dir, err := os.MkdirTemp("", "nemo-migrate-hub-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	if _, err := tokenizer.Download(ctx, hub, repo, "", dir); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	info, err := tokenizer.Load(dir, tokenizer.HuggingFace, false)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return info, cleanup, nil
+}
