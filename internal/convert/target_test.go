@@ -1,0 +1,59 @@
+package convert
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A model id whose architecture differs from model_config.yaml is refused
+// before anything is written, naming the fields and suggesting auto.
+func TestModelIDMismatchNamesFields(t *testing.T) {
+	_, input := writeFixture(t, "--arch", "llama", "--backend", "torch_dist", "--form", "nemo")
+	parent := t.TempDir()
+	_, err := Run(context.Background(), Options{Input: input, Output: filepath.Join(parent, "out"),
+		Target: &TargetOptions{ModelID: "meta-llama/Meta-Llama-3-8B"}})
+	if err == nil {
+		t.Fatal("a 2-layer checkpoint converted as Llama-3-8B")
+	}
+	for _, want := range []string{"num_layers", "hidden_size", "auto"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("wrote %v", entries)
+	}
+}
+
+// Without a model_config.yaml to cross-check, the tensors themselves are
+// checked against the model's manifest: the error names the key and both
+// shapes.
+func TestShapeMismatchNamesKeyAndShapes(t *testing.T) {
+	dir, input := writeFixture(t, "--arch", "llama", "--backend", "zarr", "--form", "dir")
+	tok := filepath.Join(dir, "extracted", "0123456789abcdef0123456789abcdef_tokenizer.model")
+	parent := t.TempDir()
+	_, err := Run(context.Background(), Options{Input: filepath.Join(input, "model_weights"), Output: filepath.Join(parent, "out"),
+		Target: &TargetOptions{ModelID: "meta-llama/Llama-2-7b-hf", TokenizerPath: tok}})
+	if err == nil {
+		t.Fatal("converted with the wrong shapes")
+	}
+	for _, want := range []string{"module.decoder.layers.self_attention.linear_qkv.weight", "(32, 12288, 4096)", "(2, 128, 64)", "--model_id auto"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("wrote %v", entries)
+	}
+}
+
+func TestAutoNeedsConfig(t *testing.T) {
+	_, input := writeFixture(t, "--arch", "gpt", "--backend", "torch_dist", "--form", "weights")
+	_, err := Run(context.Background(), Options{Input: input, Output: filepath.Join(t.TempDir(), "out"), Target: &TargetOptions{ModelID: "auto"}})
+	if err == nil || !strings.Contains(err.Error(), "model_config.yaml") {
+		t.Errorf("auto on bare weights: %v", err)
+	}
+}
