@@ -24,6 +24,7 @@ Usage:
 Commands:
   convert   turn a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint directory
   inspect   describe a checkpoint: form, backend, tensors, objects
+  config    turn a NeMo 1.0 YAML config into NeMo 2.0 Python
   models    list the supported model ids and their NeMo 2.0 configs
   verify    prove a NeMo 2.0 checkpoint loads and matches its source
   help      show help for a command
@@ -66,6 +67,7 @@ func commands() []command {
 		{"convert", runConvert},
 		{"inspect", runInspect},
 		{"verify", runVerify},
+		{"config", runConfig},
 		{"models", runModels},
 	}
 }

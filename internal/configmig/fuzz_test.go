@@ -1,0 +1,44 @@
+package configmig
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"nemo-migrate/internal/omegaconf"
+)
+
+// FuzzMigrate migrates arbitrary YAML: Migrate, WritePython and JSON must
+// never panic, and the JSON must be valid.
+func FuzzMigrate(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("model: {num_layers: 2, optim: {sched: {name: CosineAnnealing, warmup_ratio: x}}}\n"))
+	f.Add([]byte("trainer: {precision: [1]}\nmodel: {peft: {peft_scheme: lora, lora_tuning: {target_modules: 3}}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		raw, err := omegaconf.Parse(data)
+		if err != nil {
+			return
+		}
+		m, err := Migrate("fuzz.yaml", raw, nil)
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		if err := m.WritePython(&b); err != nil {
+			t.Fatal(err)
+		}
+		js, err := m.JSON()
+		if err != nil || !json.Valid(js) {
+			t.Fatalf("invalid JSON: %v", err)
+		}
+	})
+}

@@ -1,0 +1,471 @@
+package configmig
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"nemo-migrate/internal/omegaconf"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// configs are the NeMo-1.0-shaped configs of testdata/.
+func configs(t testing.TB) []string {
+	t.Helper()
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("testdata configs: %v %v", files, err)
+	}
+	return files
+}
+
+func render(t testing.TB, file string) (*Migration, []byte, []byte) {
+	t.Helper()
+	m, err := Load(file, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	var py bytes.Buffer
+	if err := m.WritePython(&py); err != nil {
+		t.Fatal(err)
+	}
+	js, err := m.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(js) {
+		t.Fatalf("%s: invalid JSON", file)
+	}
+	return m, py.Bytes(), js
+}
+
+// TestGolden compares the script and the JSON for each config with
+// testdata/golden; run with -update to rewrite them after a deliberate
+// change (and review the diff).
+func TestGolden(t *testing.T) {
+	for _, f := range configs(t) {
+		_, py, js := render(t, f)
+		base := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		for ext, got := range map[string][]byte{".py": py, ".json": js} {
+			golden := filepath.Join("testdata", "golden", base+ext)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from %s; run go test ./internal/configmig -update and review the diff\n%s", f, golden, firstDiff(got, want))
+			}
+		}
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return "line " + itoa(i+1) + ":\n got: " + al[i] + "\nwant: " + bl[i]
+		}
+	}
+	return "lengths differ"
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}
+
+// covered collects every YAML key a migration accounts for.
+func covered(m *Migration) map[string]bool {
+	keys := map[string]bool{}
+	var call func(c *Call)
+	var value func(v Value)
+	value = func(v Value) {
+		switch v := v.(type) {
+		case *Call:
+			call(v)
+		case List:
+			for _, x := range v {
+				value(x)
+			}
+		}
+	}
+	arg := func(a *Arg) {
+		if a.Key != "" {
+			keys[a.Key] = true
+		}
+		for _, u := range a.Uses {
+			keys[u] = true
+		}
+		value(a.Value)
+	}
+	call = func(c *Call) {
+		if c == nil {
+			return
+		}
+		for _, f := range c.From {
+			keys[f] = true
+		}
+		for _, a := range c.Args {
+			arg(a)
+		}
+	}
+	for _, s := range m.Sections() {
+		call(s.Call)
+	}
+	for _, c := range m.Callbacks {
+		call(c)
+	}
+	for _, a := range m.ModelConfigOverrides {
+		arg(a)
+	}
+	for _, u := range m.Unmapped {
+		keys[u.Key] = true
+	}
+	return keys
+}
+
+// TestEveryKeyAccounted proves no YAML key is dropped silently: each one
+// is the source of an argument, decides a call, or is listed as unmapped
+// with a reason (itself or a section above it).
+func TestEveryKeyAccounted(t *testing.T) {
+	for _, f := range configs(t) {
+		m, _, _ := render(t, f)
+		checkAccounted(t, f, m)
+	}
+}
+
+func checkAccounted(t *testing.T, f string, m *Migration) {
+	t.Helper()
+	raw, err := omegaconf.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := covered(m)
+	for _, u := range m.Unmapped {
+		if u.Reason == "" {
+			t.Errorf("%s: %s is unmapped without a reason", f, u.Key)
+		}
+	}
+	omegaconf.Walk(raw, func(path string, n *omegaconf.Node) bool {
+		if path == "" {
+			return true
+		}
+		for p := path; ; {
+			if keys[p] {
+				return false
+			}
+			i := strings.LastIndexByte(p, '.')
+			if i < 0 {
+				break
+			}
+			p = p[:i]
+		}
+		if n.IsScalar() || (n.Kind == omegaconf.Map && len(n.Entries) == 0) || (n.Kind == omegaconf.List && len(n.Items) == 0) {
+			t.Errorf("%s: key %s (line %d) is neither mapped nor listed as unmapped", f, path, n.Line)
+			return false
+		}
+		return true
+	})
+}
+
+func migrateString(t *testing.T, src string) *Migration {
+	t.Helper()
+	raw, err := omegaconf.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Migrate("test.yaml", raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func argOf(c *Call, path ...string) *Arg {
+	for i, name := range path {
+		a := c.arg(name)
+		if a == nil || i == len(path)-1 {
+			return a
+		}
+		c, _ = a.Value.(*Call)
+	}
+	return nil
+}
+
+func litValue(t *testing.T, a *Arg) string {
+	t.Helper()
+	if a == nil {
+		t.Fatal("argument missing")
+	}
+	switch v := a.Value.(type) {
+	case Lit:
+		return omegaconf.PyRepr(v.N)
+	case Expr:
+		return v.Code
+	}
+	return "?"
+}
+
+func hasWarning(m *Migration, key, text string) bool {
+	for _, w := range m.Warnings {
+		if w.Key == key && strings.Contains(w.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
+func isUnmapped(m *Migration, key string) bool {
+	for _, u := range m.Unmapped {
+		if u.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCheckpointSettings pins the distributed-checkpoint mapping of
+// nemo-conversion.md section 6 against MegatronStrategy's argument names
+// and defaults.
+func TestCheckpointSettings(t *testing.T) {
+	m := migrateString(t, `
+trainer: {precision: bf16}
+exp_manager:
+  checkpoint_callback_params: {async_save: true}
+model:
+  dist_ckpt_format: torch_dist
+  dist_ckpt_load_on_device: false
+  dist_ckpt_parallel_save_within_dp: true
+  dist_ckpt_torch_dist_multiproc: 4
+  dist_ckpt_parallel_dist_opt: false
+  dist_ckpt_load_strictness: raise_all
+`)
+	s := m.Strategy
+	want := map[string]string{
+		"save_ckpt_format": "'torch_dist'", "ckpt_load_directly_on_device": "False",
+		"ckpt_parallel_save_within_dp": "True", "ckpt_torch_dist_multiproc": "4", "ckpt_parallel_save_optim": "False",
+		"ckpt_load_strictness": "'raise_all'", "ckpt_async_save": "True",
+		// Absent: NeMo 1.0's from_config defaults, written out because NeMo 2.0's are True.
+		"ckpt_parallel_save": "False", "ckpt_parallel_load": "False",
+	}
+	for name, v := range want {
+		if got := litValue(t, argOf(s, name)); got != v {
+			t.Errorf("%s = %s, want %s", name, got, v)
+		}
+	}
+	if s.arg("ckpt_load_on_device") != nil {
+		t.Error("the strategy has no ckpt_load_on_device argument (the migration guide's typo)")
+	}
+	if a := s.arg("ckpt_parallel_load"); !a.Default || a.Key != "model.dist_ckpt_parallel_load" {
+		t.Errorf("ckpt_parallel_load: %+v", a)
+	}
+	if !hasWarning(m, "model.dist_ckpt_parallel_load", "ckpt_parallel_load") || !hasWarning(m, "model.dist_ckpt_parallel_save", "ckpt_parallel_save") {
+		t.Errorf("no drift warning: %+v", m.Warnings)
+	}
+	if hasWarning(m, asyncSaveKey, "") {
+		t.Error("async_save True matches NeMo 2.0; no warning expected")
+	}
+	if !strings.Contains(s.Note, "non-distributed") {
+		t.Errorf("strategy note: %q", s.Note)
+	}
+	m = migrateString(t, "model: {num_layers: 2}\n")
+	if a := m.Strategy.arg("ckpt_async_save"); a == nil || !a.Default || litValue(t, a) != "False" || !hasWarning(m, asyncSaveKey, "True") {
+		t.Errorf("absent async_save: %+v", a)
+	}
+}
+
+func TestPrecisionMapping(t *testing.T) {
+	for in, want := range map[string]string{"16": "'16-mixed'", "'16-mixed'": "'16-mixed'", "bf16": "'bf16-mixed'", "bf16-mixed": "'bf16-mixed'", "32": "'32'", "32-true": "'32'"} {
+		m := migrateString(t, "trainer: {precision: "+in+"}\nmodel: {megatron_amp_O2: true}\n")
+		if got := litValue(t, m.Precision.arg("precision")); got != want {
+			t.Errorf("precision %s -> %s, want %s", in, got, want)
+		}
+	}
+	m := migrateString(t, "trainer: {precision: bf16}\nmodel: {megatron_amp_O2: true, fp8: true, fp8_e4m3: true, fp8_hybrid: true, fp8_margin: 1, fp8_params: true}\n")
+	if got := litValue(t, m.Precision.arg("fp8")); got != "'e4m3'" {
+		t.Errorf("fp8_e4m3 wins (as in NeMo 1.0): got %s", got)
+	}
+	if litValue(t, m.Precision.arg("params_dtype")) != "torch.bfloat16" || litValue(t, m.Precision.arg("fp8_param_gather")) != "True" {
+		t.Errorf("params_dtype / fp8_param_gather: %+v", m.Precision.Args)
+	}
+	m = migrateString(t, "trainer: {precision: 16}\nmodel: {native_amp_init_scale: 1024, hysteresis: 3, fp8: false, fp8_margin: 2}\n")
+	if litValue(t, m.Precision.arg("fp16_initial_loss_scale")) != "1024" || litValue(t, m.Precision.arg("fp16_hysteresis")) != "3" {
+		t.Errorf("fp16 loss scaling: %+v", m.Precision.Args)
+	}
+	if m.Precision.arg("fp8") != nil || !isUnmapped(m, "model.fp8_margin") {
+		t.Error("fp8 off: no fp8 arguments, fp8_margin listed as unmapped")
+	}
+}
+
+func TestTrainerAndOptim(t *testing.T) {
+	m := migrateString(t, `
+trainer: {devices: 2, max_steps: 1000, gradient_clip_val: 0.3, logger: false, limit_val_batches: 1.0}
+model:
+  optim:
+    name: sgd
+    lr: 0.1
+    sched: {name: CosineAnnealing, warmup_ratio: 0.05, constant_ratio: 0.1}
+`)
+	if m.Trainer.arg("gradient_clip_val") != nil {
+		t.Error("gradient_clip_val must not reach nl.Trainer: MegatronMixedPrecision raises on it")
+	}
+	cfg := argOf(m.Optim, "config").Value.(*Call)
+	for name, v := range map[string]string{"optimizer": "'sgd'", "clip_grad": "0.3", "sgd_momentum": "0.0", "weight_decay": "0.0", "use_distributed_optimizer": "False"} {
+		if got := litValue(t, cfg.arg(name)); got != v {
+			t.Errorf("OptimizerConfig %s = %s, want %s", name, got, v)
+		}
+	}
+	s := argOf(m.Optim, "lr_scheduler").Value.(*Call)
+	for name, v := range map[string]string{"max_steps": "1000", "warmup_steps": "50", "constant_steps": "100", "min_lr": "0.0"} {
+		if got := litValue(t, s.arg(name)); got != v {
+			t.Errorf("scheduler %s = %s, want %s", name, got, v)
+		}
+	}
+	if !isUnmapped(m, "trainer.logger") || litValue(t, m.Trainer.arg("limit_val_batches")) != "1.0" {
+		t.Error("trainer.logger must be listed; limit_val_batches kept as a float")
+	}
+	m = migrateString(t, "trainer: {devices: 1}\nmodel: {optim: {name: fused_adam, lr: 1e-4}}\n")
+	cfg = argOf(m.Optim, "config").Value.(*Call)
+	if a := cfg.arg("clip_grad"); !a.Default || litValue(t, a) != "0.0" || !hasWarning(m, "trainer.gradient_clip_val", "clip_grad=0.0") {
+		t.Errorf("absent gradient_clip_val: %+v", a)
+	}
+	if litValue(t, cfg.arg("lr")) != "0.0001" {
+		t.Errorf("1e-4 must be the float 0.0001")
+	}
+}
+
+func TestNsysAndPEFT(t *testing.T) {
+	m := migrateString(t, `
+model:
+  restore_from_path: /m/base.nemo
+  nsys_profile: {enabled: true, start_step: 3, end_step: 5, ranks: [0], gen_shape: true}
+  peft:
+    peft_scheme: lora
+    lora_tuning: {target_modules: [all], adapter_dim: 8, layer_selection: [1, 3]}
+  data: {train_ds: {file_names: [/d/training.jsonl]}}
+`)
+	if len(m.Callbacks) != 1 || m.Callbacks[0].Func != "NsysCallback" || m.Callbacks[0].arg("enabled") != nil {
+		t.Fatalf("nsys: %+v", m.Callbacks)
+	}
+	if litValue(t, m.Callbacks[0].arg("gen_shape")) != "True" {
+		t.Error("gen_shape")
+	}
+	if m.Recipe != "finetune" || m.PEFT == nil || m.PEFT.Func != "llm.peft.LoRA" {
+		t.Fatalf("peft: %s %+v", m.Recipe, m.PEFT)
+	}
+	want := "['*.layers.0.*.linear_qkv', '*.layers.2.*.linear_qkv', '*.layers.0.*.linear_proj', '*.layers.2.*.linear_proj', " +
+		"'*.layers.0.*.linear_fc1', '*.layers.2.*.linear_fc1', '*.layers.0.*.linear_fc2', '*.layers.2.*.linear_fc2']"
+	if got := litValue(t, m.PEFT.arg("target_modules")); got != want {
+		t.Errorf("target_modules %s", got)
+	}
+	for name, v := range map[string]string{"dim": "8", "alpha": "8", "dropout_position": "'post'", "lora_A_init_method": "'normal'"} {
+		if got := litValue(t, m.PEFT.arg(name)); got != v {
+			t.Errorf("LoRA %s = %s, want %s", name, got, v)
+		}
+	}
+	if m.Model.Func != "load_context" || litValue(t, m.Model.arg("path")) != "'/m/base_nemo2/context'" {
+		t.Errorf("fine-tuning model: %+v", m.Model)
+	}
+	m = migrateString(t, "model: {nsys_profile: {enabled: false, start_step: 1}}\n")
+	if len(m.Callbacks) != 0 || !isUnmapped(m, "model.nsys_profile") {
+		t.Error("disabled nsys profile must be listed, not migrated")
+	}
+}
+
+func TestModelFamilies(t *testing.T) {
+	m := migrateString(t, "model: {num_layers: 2, normalization: rmsnorm, activation: swiglu, position_embedding_type: rope, bias: false}\n")
+	if m.Model.Func != "llm.LlamaModel" || argOf(m.Model, "config").Value.(*Call).Func != "llm.LlamaConfig" {
+		t.Errorf("llama shape: %s", m.Model.Func)
+	}
+	m = migrateString(t, "model: {num_layers: 2, normalization: rmsnorm, activation: swiglu, position_embedding_type: rope, bias: false, num_moe_experts: 4}\n")
+	cfg := argOf(m.Model, "config").Value.(*Call)
+	if cfg.Func != "llm.MixtralConfig" || litValue(t, cfg.arg("moe_aux_loss_coeff")) != "0.0" || litValue(t, cfg.arg("rotary_base")) != "10000" {
+		t.Errorf("mixtral shape: %s %+v", cfg.Func, cfg.Args)
+	}
+	m = migrateString(t, "model: {num_layers: 2, activation: gelu}\n")
+	cfg = argOf(m.Model, "config").Value.(*Call)
+	if cfg.Func != "llm.GPTConfig" || litValue(t, cfg.arg("activation_func")) != "F.gelu" || litValue(t, cfg.arg("gated_linear_unit")) != "False" {
+		t.Errorf("gpt: %s", cfg.Func)
+	}
+}
+
+func TestEnvInterpolation(t *testing.T) {
+	m := migrateString(t, "model:\n  data:\n    data_prefix: [\"${oc.env:DATA}/a\", x]\n    index_mapping_dir: ${oc.env:IDX,/tmp/i}\n")
+	a := m.Data.arg("index_mapping_dir")
+	if litValue(t, a) != `os.environ.get("IDX", "/tmp/i")` || a.Unresolved == nil {
+		t.Errorf("env: %+v", a)
+	}
+	p := m.Data.arg("paths")
+	if litValue(t, p) != "None" || p.Unresolved == nil || !hasWarning(m, "model.data.data_prefix", "could not be resolved") {
+		t.Errorf("list holding an env var: %+v", p)
+	}
+}
+
+// TestErrors checks that bad input ends in a clear error naming the file,
+// line and column.
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name, src    string
+		line, column int
+		text         string
+		syntax       bool
+	}{
+		{"bad.yaml", "trainer:\n  devices: 1\n model: {}\n", 3, 2, "did not find expected key", true},
+		{"dup.yaml", "model:\n  num_layers: 2\n  num_layers: 3\n", 3, 3, "duplicate key", true},
+		{"interp.yaml", "model:\n  x: ${model.y\n", 2, 6, "invalid interpolation", true},
+		{"notnemo.yaml", "name: x\nservers: [a, b]\n", 1, 1, "not a NeMo 1.0", false},
+		{"list.yaml", "- trainer\n- model\n", 1, 1, "top level is a list", false},
+		{"section.yaml", "name: x\ntrainer: 5\n", 2, 10, "not a map", false},
+	}
+	for _, c := range cases {
+		p := write(c.name, c.src)
+		_, err := Load(p, nil)
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		var se *omegaconf.SyntaxError
+		var ne *NotNeMoError
+		switch {
+		case c.syntax && errors.As(err, &se):
+			if se.Line != c.line || se.Column != c.column {
+				t.Errorf("%s: at %d:%d, want %d:%d", c.name, se.Line, se.Column, c.line, c.column)
+			}
+		case !c.syntax && errors.As(err, &ne):
+			if ne.Line != c.line || ne.Column != c.column {
+				t.Errorf("%s: at %d:%d, want %d:%d", c.name, ne.Line, ne.Column, c.line, c.column)
+			}
+		default:
+			t.Errorf("%s: unexpected error type %T: %v", c.name, err, err)
+		}
+		if !strings.Contains(err.Error(), c.text) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: message %q", c.name, err)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "absent.yaml"), nil); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing file: %v", err)
+	}
+}
