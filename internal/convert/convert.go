@@ -99,30 +99,53 @@ func PlanFor(src *Source, opts Options) (*Plan, error) {
 	return p, nil
 }
 
+// job is an opened input with its resolved target and plan.
+type job struct {
+	src    *Source
+	target *Target // nil when only weights are converted
+	plan   *Plan
+}
+
+func (j *job) Close() {
+	if j.target != nil {
+		j.target.Close()
+	}
+	j.src.Close()
+}
+
+// prepare opens the input, resolves the target and plans the conversion.
+func prepare(ctx context.Context, opts Options, spoolDir string) (*job, error) {
+	src, err := Open(opts.Input, spoolDir)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{src: src}
+	if opts.Target != nil {
+		if j.target, err = ResolveTarget(ctx, src, *opts.Target); err != nil {
+			src.Close()
+			return nil, err
+		}
+		opts.ExtraObjects = append(opts.ExtraObjects, j.target.ExtraObjects()...)
+	}
+	if j.plan, err = PlanFor(src, opts); err != nil {
+		j.Close()
+		return nil, err
+	}
+	if j.target != nil {
+		j.plan.describeTarget(j.target)
+	}
+	return j, nil
+}
+
 // DryRun opens the input, resolves the target and returns the plan,
 // writing nothing.
 func DryRun(ctx context.Context, opts Options) (*Plan, error) {
-	src, err := Open(opts.Input, opts.SpoolDir)
+	j, err := prepare(ctx, opts, opts.SpoolDir)
 	if err != nil {
 		return nil, err
 	}
-	defer src.Close()
-	var target *Target
-	if opts.Target != nil {
-		if target, err = ResolveTarget(ctx, src, *opts.Target); err != nil {
-			return nil, err
-		}
-		defer target.Close()
-		opts.ExtraObjects = append(opts.ExtraObjects, target.ExtraObjects()...)
-	}
-	plan, err := PlanFor(src, opts)
-	if err != nil {
-		return nil, err
-	}
-	if target != nil {
-		plan.describeTarget(target)
-	}
-	return plan, nil
+	defer j.Close()
+	return j.plan, nil
 }
 
 // Run converts opts.Input into opts.Output.
@@ -135,27 +158,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if spool == "" {
 		spool = filepath.Dir(filepath.Clean(opts.Output))
 	}
-	src, err := Open(opts.Input, spool)
+	j, err := prepare(ctx, opts, spool)
 	if err != nil {
 		return nil, err
 	}
-	defer src.Close()
-	var target *Target
-	if opts.Target != nil {
-		target, err = ResolveTarget(ctx, src, *opts.Target)
-		if err != nil {
-			return nil, err
-		}
-		defer target.Close()
-		opts.ExtraObjects = append(opts.ExtraObjects, target.ExtraObjects()...)
-	}
-	plan, err := PlanFor(src, opts)
-	if err != nil {
-		return nil, err
-	}
-	if target != nil {
-		plan.describeTarget(target)
-	}
+	defer j.Close()
+	src, target, plan := j.src, j.target, j.plan
 	staging, err := makeStaging(opts.Output)
 	if err != nil {
 		return nil, err
