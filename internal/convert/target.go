@@ -59,6 +59,9 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 	if err != nil {
 		return nil, err
 	}
+	if mcore, ok := y["mcore_gpt"].(bool); ok && !mcore {
+		return nil, fmt.Errorf("%s: model_config.yaml says mcore_gpt: false. NeMo 2.0 builds Megatron-Core models only, and this checkpoint's weights are laid out for NeMo 1's legacy GPT model; load it in NeMo 1.x with mcore_gpt=true (NeMo's legacy-to-mcore conversion) and save it again, then convert that", src.NeMo1.Path)
+	}
 	t := &Target{}
 	switch {
 	case opts.ModelID == models.AutoID:

@@ -57,3 +57,14 @@ func TestAutoNeedsConfig(t *testing.T) {
 		t.Errorf("auto on bare weights: %v", err)
 	}
 }
+
+func TestRejectsLegacyGPT(t *testing.T) {
+	_, input := writeFixture(t, "--arch", "gpt", "--backend", "torch_dist", "--form", "dir")
+	cfg := filepath.Join(input, "model_config.yaml")
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "mcore_gpt: true", "mcore_gpt: false", 1)), 0o644)
+	_, err := Run(context.Background(), Options{Input: input, Output: filepath.Join(t.TempDir(), "out"), Target: &TargetOptions{ModelID: "auto"}})
+	if err == nil || !strings.Contains(err.Error(), "mcore_gpt: false") {
+		t.Errorf("mcore_gpt: false: %v", err)
+	}
+}
