@@ -1,8 +1,6 @@
 package configmig
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,13 +30,6 @@ func FuzzMigrate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var b bytes.Buffer
-		if err := m.WritePython(&b); err != nil {
-			t.Fatal(err)
-		}
-		js, err := m.JSON()
-		if err != nil || !json.Valid(js) {
-			t.Fatalf("invalid JSON: %v", err)
-		}
+		write(t, "fuzz.yaml", m)
 	})
 }

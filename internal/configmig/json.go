@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"nemo-migrate/internal/omegaconf"
+	"nemo-migrate/internal/pyrepr"
 )
 
 // MarshalJSON gives the migration as data, with a stable key order:
@@ -153,9 +154,9 @@ func litJSON(n *omegaconf.Node) any {
 		return json.Number(n.Int.String())
 	case omegaconf.Float:
 		if math.IsInf(n.Float, 0) || math.IsNaN(n.Float) {
-			return object{{"float", omegaconf.FormatFloat(n.Float)}}
+			return object{{"float", pyrepr.Float(n.Float)}}
 		}
-		return json.Number(omegaconf.FormatFloat(n.Float))
+		return json.Number(pyrepr.Float(n.Float))
 	case omegaconf.String:
 		return n.Str
 	case omegaconf.List:

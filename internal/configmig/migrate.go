@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"nemo-migrate/internal/omegaconf"
+	"nemo-migrate/internal/pyrepr"
 )
 
 // Migration is a NeMo 1.0 config re-expressed for NeMo 2.0.
@@ -393,13 +394,13 @@ func (g *mig) fromKey(name, path string) *Arg {
 
 // envExpr is the Python for ${oc.env:NAME[,default]}.
 func envExpr(e *omegaconf.EnvRef) Expr {
-	code := "os.environ[" + pyString(e.Name) + "]"
+	code := "os.environ[" + pyrepr.DoubleQuoted(e.Name) + "]"
 	if e.Default != nil {
 		d := "None"
 		if e.Default.Kind == omegaconf.String {
-			d = pyString(e.Default.Str)
+			d = pyrepr.DoubleQuoted(e.Default.Str)
 		}
-		code = "os.environ.get(" + pyString(e.Name) + ", " + d + ")"
+		code = "os.environ.get(" + pyrepr.DoubleQuoted(e.Name) + ", " + d + ")"
 	}
 	return expr(code, impOS)
 }

@@ -31,8 +31,15 @@ func render(t testing.TB, file string) (*Migration, []byte, []byte) {
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	var py bytes.Buffer
-	if err := m.WritePython(&py); err != nil {
+	py, js := write(t, file, m)
+	return m, py, js
+}
+
+// write returns the script and the JSON for the migration of file.
+func write(t testing.TB, file string, m *Migration) (py, js []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := m.WritePython(&b); err != nil {
 		t.Fatal(err)
 	}
 	js, err := m.JSON()
@@ -42,7 +49,7 @@ func render(t testing.TB, file string) (*Migration, []byte, []byte) {
 	if !json.Valid(js) {
 		t.Fatalf("%s: invalid JSON", file)
 	}
-	return m, py.Bytes(), js
+	return b.Bytes(), js
 }
 
 // TestGolden compares the script and the JSON for each config with

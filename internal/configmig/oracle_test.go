@@ -1,7 +1,6 @@
 package configmig
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -238,16 +237,9 @@ func TestPublishedConfigs(t *testing.T) {
 			continue
 		}
 		checkAccounted(t, f, m)
-		var py bytes.Buffer
-		if err := m.WritePython(&py); err != nil {
-			t.Fatal(err)
-		}
-		js, err := m.JSON()
-		if err != nil {
-			t.Fatal(err)
-		}
+		py, js := write(t, f, m)
 		pyPath, jsPath := filepath.Join(tmp, "s.py"), filepath.Join(tmp, "s.json")
-		os.WriteFile(pyPath, py.Bytes(), 0o644)
+		os.WriteFile(pyPath, py, 0o644)
 		os.WriteFile(jsPath, js, 0o644)
 		out, stderr, err := oracle.RunErr(t, []string{"omegaconf"}, checkScript, f, pyPath, jsPath)
 		if err != nil {

@@ -7,10 +7,10 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"nemo-migrate/internal/omegaconf"
+	"nemo-migrate/internal/pyrepr"
 )
 
 // WritePython writes the migration as a NeMo 2.0 training script: imports,
@@ -357,10 +357,10 @@ func writeLiteral(b *strings.Builder, n *omegaconf.Node) {
 		case math.IsNaN(n.Float):
 			b.WriteString(`float("nan")`)
 		default:
-			b.WriteString(omegaconf.FormatFloat(n.Float))
+			b.WriteString(pyrepr.Float(n.Float))
 		}
 	case omegaconf.String:
-		b.WriteString(pyString(n.Str))
+		b.WriteString(pyrepr.DoubleQuoted(n.Str))
 	case omegaconf.List:
 		b.WriteByte('[')
 		for i, it := range n.Items {
@@ -378,7 +378,7 @@ func writeLiteral(b *strings.Builder, n *omegaconf.Node) {
 			}
 			switch {
 			case e.KeyKind == omegaconf.String:
-				b.WriteString(pyString(e.Key))
+				b.WriteString(pyrepr.DoubleQuoted(e.Key))
 			case e.KeyKind == omegaconf.Float && (e.Key == "inf" || e.Key == "-inf" || e.Key == "nan"):
 				b.WriteString(`float("` + e.Key + `")`)
 			default:
@@ -389,42 +389,6 @@ func writeLiteral(b *strings.Builder, n *omegaconf.Node) {
 		}
 		b.WriteByte('}')
 	}
-}
-
-// pyString is a double-quoted Python string literal.
-func pyString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			fmt.Fprintf(&b, `\udc%02x`, s[i])
-			i++
-			continue
-		}
-		i += size
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x80 || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r < 0x10000:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // pyDocstring is a triple-quoted docstring for text without quotes

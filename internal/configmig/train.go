@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"nemo-migrate/internal/omegaconf"
+	"nemo-migrate/internal/pyrepr"
 )
 
 // parallelKeys are model keys that became MegatronStrategy arguments.
@@ -59,7 +60,7 @@ func pyOf(v any) string {
 		}
 		return "False"
 	case string:
-		return omegaconf.PyQuote(v)
+		return pyrepr.Str(v)
 	}
 	return "None"
 }

@@ -16,6 +16,7 @@ package dcp
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -208,7 +209,7 @@ func (m *Metadata) AddTensorChunk(fqn string, props TensorProperties, size []int
 	if t == nil {
 		t = &TensorMeta{Properties: props, Size: append([]int64{}, size...)}
 		m.Entries = append(m.Entries, Entry{FQN: fqn, Tensor: t})
-	} else if t.Properties != props || !equalInts(t.Size, size) {
+	} else if t.Properties != props || !slices.Equal(t.Size, size) {
 		return fmt.Errorf("dcp: chunk of %s has dtype %s size %v, tensor has %s %v", fqn, props.DType, size, t.Properties.DType, t.Size)
 	}
 	pos := int64(len(t.Chunks))
@@ -228,16 +229,4 @@ func (m *Metadata) AddBytes(fqn string, info StorageInfo) error {
 	m.Entries = append(m.Entries, Entry{FQN: fqn})
 	m.Storage = append(m.Storage, StorageEntry{Index: Index{FQN: fqn, Pos: -1}, Info: info})
 	return nil
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,7 +124,7 @@ func checkAgainst(t *testing.T, c *Checkpoint, expected string, man manifest) {
 			t.Errorf("tensor %s missing", key)
 			continue
 		}
-		if string(tn.DType) != want.DType || !equalInts(tn.Shape, want.Shape) {
+		if string(tn.DType) != want.DType || !slices.Equal(tn.Shape, want.Shape) {
 			t.Errorf("%s: %s %v, want %s %v", key, tn.DType, tn.Shape, want.DType, want.Shape)
 			continue
 		}
@@ -197,7 +198,7 @@ func TestShardKeys(t *testing.T) {
 		t.Errorf("ShardKey = %q", k)
 	}
 	base, off, shape, ok := ParseShardKey(k)
-	if !ok || base != "a.b._extra_state" || !equalInts(off, []int64{3, 5}) || !equalInts(shape, []int64{32, 64}) {
+	if !ok || base != "a.b._extra_state" || !slices.Equal(off, []int64{3, 5}) || !slices.Equal(shape, []int64{32, 64}) {
 		t.Errorf("ParseShardKey = %q %v %v %v", base, off, shape, ok)
 	}
 	for _, bad := range []string{"noshard", "a/shard_x_1", "a/shard_1", "a/shard_-1_2"} {

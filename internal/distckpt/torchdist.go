@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 
 	"nemo-migrate/internal/dcp"
 	"nemo-migrate/internal/torchsave"
@@ -115,7 +116,7 @@ func (ch *Chunk) OpenItem() (*torchsave.Tensor, io.Closer, error) {
 		closer.Close()
 		return nil, nil, fmt.Errorf("%s chunk at %v in %s: %w", c.Key, ch.Offsets, ch.Path, err)
 	}
-	if t.DType != c.DType || !equalInts(t.Shape, ch.Sizes) {
+	if t.DType != c.DType || !slices.Equal(t.Shape, ch.Sizes) {
 		closer.Close()
 		return nil, nil, fmt.Errorf("%s chunk at %v in %s holds a %s tensor of shape %v, the index says %s %v", c.Key, ch.Offsets, ch.Path, t.DType, t.Shape, c.DType, ch.Sizes)
 	}
@@ -128,16 +129,4 @@ func (c *Checkpoint) openTorchDistChunk(ch *Chunk) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return sectionReadCloser{Reader: t.Reader(), Closer: closer}, nil
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

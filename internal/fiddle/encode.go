@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"nemo-migrate/internal/pyrepr"
 )
 
 // Version is the serialization format version fiddle writes.
@@ -122,11 +124,7 @@ func children(v any) (codes, reprs []string, values []any, ok bool) {
 	}
 	switch v := v.(type) {
 	case *Config:
-		for _, a := range v.Args {
-			codes = append(codes, "."+a.Name)
-			reprs = append(reprs, "Attr(name="+pyStrRepr(a.Name)+")")
-			values = append(values, a.Value)
-		}
+		codes, reprs, values = attrElements(v.Args)
 		return codes, reprs, values, true
 	case *List:
 		codes, reprs = indexElements(len(v.Items))
@@ -143,14 +141,21 @@ func children(v any) (codes, reprs []string, values []any, ok bool) {
 		}
 		return codes, reprs, values, true
 	case *namedTuple:
-		for _, a := range v.fields {
-			codes = append(codes, "."+a.Name)
-			reprs = append(reprs, "Attr(name="+pyStrRepr(a.Name)+")")
-			values = append(values, a.Value)
-		}
+		codes, reprs, values = attrElements(v.fields)
 		return codes, reprs, values, true
 	}
 	return nil, nil, nil, false
+}
+
+// attrElements returns the path elements and values of the attributes of
+// a Buildable or NamedTuple.
+func attrElements(args []Arg) (codes, reprs []string, values []any) {
+	for _, a := range args {
+		codes = append(codes, "."+a.Name)
+		reprs = append(reprs, "Attr(name="+pyrepr.Str(a.Name)+")")
+		values = append(values, a.Value)
+	}
+	return codes, reprs, values
 }
 
 func indexElements(n int) (codes, reprs []string) {
@@ -165,7 +170,7 @@ func indexElements(n int) (codes, reprs []string) {
 func keyRepr(k any) string {
 	switch k := k.(type) {
 	case string:
-		return pyStrRepr(k)
+		return pyrepr.Str(k)
 	case int:
 		return strconv.Itoa(k)
 	case int64:
@@ -484,7 +489,7 @@ func writeLeaf(b *bytes.Buffer, v any) error {
 		case math.IsInf(x, -1):
 			b.WriteString("-Infinity")
 		default:
-			b.WriteString(FloatRepr(x))
+			b.WriteString(pyrepr.Float(x))
 		}
 	case string:
 		if !utf8.ValidString(x) {

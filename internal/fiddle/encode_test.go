@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"nemo-migrate/internal/fiddle/fiddletest"
@@ -243,28 +242,13 @@ func TestSnakeCase(t *testing.T) {
 	}
 }
 
-func TestFloatRepr(t *testing.T) {
-	for f, want := range map[float64]string{
-		1: "1.0", 0.5: "0.5", 1e-5: "1e-05", 1e-4: "0.0001", 1e16: "1e+16", 1e15: "1000000000000000.0",
-		0.0134: "0.0134", 500000: "500000.0", 1.5e-7: "1.5e-07", -3e100: "-3e+100", 123.456: "123.456",
-		5e-324: "5e-324",
-	} {
-		if got := FloatRepr(f); got != want {
-			t.Errorf("FloatRepr(%v) = %q, want %q", f, got, want)
+// TestKeyRepr checks the path element code fiddle writes for dict keys:
+// repr(key) for str and int keys.
+func TestKeyRepr(t *testing.T) {
+	for k, want := range map[any]string{"plugins": `'plugins'`, "it's": `"it's"`, 3: "3", int64(-4): "-4"} {
+		if got := keyRepr(k); got != want {
+			t.Errorf("keyRepr(%#v) = %s, want %s", k, got, want)
 		}
-	}
-}
-
-func TestPyStrRepr(t *testing.T) {
-	for in, want := range map[string]string{
-		"plugins": `'plugins'`, "it's": `"it's"`, `a'b"c`: `'a\'b"c'`, "x\ny": `'x\ny'`, "é": `'é'`, "\x00": `'\x00'`,
-	} {
-		if got := pyStrRepr(in); got != want {
-			t.Errorf("pyStrRepr(%q) = %s, want %s", in, got, want)
-		}
-	}
-	if !strings.Contains(keyRepr(3), "3") {
-		t.Error("int key")
 	}
 }
 

@@ -190,31 +190,21 @@ func (r *reader) float(name string) float64 {
 	return f
 }
 
-func (r *reader) bool(name string) bool {
-	v, _ := r.value(name)
-	b, ok := v.(bool)
-	if !ok {
-		r.fail(name, v, "a bool")
-	}
-	return b
-}
+func (r *reader) bool(name string) bool { return typed[bool](r, name, "a bool") }
 
-func (r *reader) str(name string) string {
-	v, _ := r.value(name)
-	s, ok := v.(string)
-	if !ok {
-		r.fail(name, v, "a string")
-	}
-	return s
-}
+func (r *reader) str(name string) string { return typed[string](r, name, "a string") }
 
-func (r *reader) ref(name string) fiddle.Ref {
+func (r *reader) ref(name string) fiddle.Ref { return typed[fiddle.Ref](r, name, "a Python function") }
+
+// typed returns the field name when it holds a T, and otherwise records
+// that it should have held want.
+func typed[T any](r *reader, name, want string) T {
 	v, _ := r.value(name)
-	f, ok := v.(fiddle.Ref)
+	x, ok := v.(T)
 	if !ok {
-		r.fail(name, v, "a Python function")
+		r.fail(name, v, want)
 	}
-	return f
+	return x
 }
 
 // moeLayerFreq returns moe_layer_freq when it is an int (1: every layer is

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"nemo-migrate/internal/fiddle"
+	"nemo-migrate/internal/pyrepr"
 )
 
 // pyRepr formats a default the way testdata/extract_configs.py writes it.
@@ -24,7 +25,7 @@ func pyRepr(t *testing.T, v any) string {
 	case int:
 		return strconv.Itoa(v)
 	case float64:
-		return fiddle.FloatRepr(v)
+		return pyrepr.Float(v)
 	case string:
 		if strings.ContainsAny(v, `'"\`) {
 			t.Fatalf("string %q needs a fuller repr", v)

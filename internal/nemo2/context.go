@@ -223,7 +223,7 @@ func WriteContext(dir string, c *Context) error {
 			return err
 		}
 	}
-	return syncContextDir(dir)
+	return syncDir(dir)
 }
 
 // writeNew writes data to a new file name through a temporary file.
@@ -236,16 +236,8 @@ func writeNew(name string, data []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if err := fillSynced(tmp, name, writeData(data)); err != nil {
+		return err
 	}
 	// Link rather than rename, so that a file created meanwhile is not
 	// replaced; fall back to rename where hard links are not supported.
@@ -256,18 +248,6 @@ func writeNew(name string, data []byte) error {
 		if err := os.Rename(tmp.Name(), name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-	}
-	return nil
-}
-
-func syncContextDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"nemo-migrate/internal/fiddle"
+	"nemo-migrate/internal/pyrepr"
 )
 
 // This file writes YAML exactly as PyYAML's yaml.safe_dump does with its
@@ -182,7 +182,7 @@ func yamlScalar(v any) (string, bool, error) {
 		case math.IsInf(x, -1):
 			return "-.inf", false, nil
 		}
-		s := strings.ToLower(fiddle.FloatRepr(x))
+		s := strings.ToLower(pyrepr.Float(x))
 		if !strings.Contains(s, ".") && strings.Contains(s, "e") {
 			s = strings.Replace(s, "e", ".0e", 1)
 		}

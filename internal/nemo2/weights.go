@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"nemo-migrate/internal/dcp"
 	"nemo-migrate/internal/distckpt"
@@ -78,19 +79,7 @@ func (w *WeightsWriter) copyInto(name string, copyFn func(*os.File) error) error
 	if err := w.claim(name); err != nil {
 		return err
 	}
-	dst, err := os.OpenFile(filepath.Join(w.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if err := copyFn(dst); err != nil {
-		dst.Close()
-		return fmt.Errorf("copying into %s: %w", name, err)
-	}
-	if err := dst.Sync(); err != nil {
-		dst.Close()
-		return fmt.Errorf("syncing %s: %w", name, err)
-	}
-	return dst.Close()
+	return createSynced(filepath.Join(w.dir, name), copyFn)
 }
 
 // RecordTensorChunk records a tensor item stored in a file of this
@@ -275,34 +264,26 @@ func (w *WeightsWriter) Finish(common any) error {
 		return fmt.Errorf("nemo2: refusing to write an index that does not tile every tensor: %w", err)
 	}
 	// Keep a stable, readable order: tensors by key.
-	slices.SortStableFunc(w.md.Entries, func(a, b dcp.Entry) int {
-		switch {
-		case a.FQN < b.FQN:
-			return -1
-		case a.FQN > b.FQN:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(w.md.Entries, func(a, b dcp.Entry) int { return strings.Compare(a.FQN, b.FQN) })
 	meta, err := dcp.Marshal(&w.md)
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(filepath.Join(w.dir, ".metadata"), meta); err != nil {
+	if err := createSynced(filepath.Join(w.dir, ".metadata"), writeData(meta)); err != nil {
 		return err
 	}
 	var cb bytes.Buffer
 	if _, err := (torchsave.SaveOptions{Name: "common"}).Save(&cb, common); err != nil {
 		return fmt.Errorf("encoding common.pt: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(w.dir, distckpt.CommonName), cb.Bytes()); err != nil {
+	if err := createSynced(filepath.Join(w.dir, distckpt.CommonName), writeData(cb.Bytes())); err != nil {
 		return err
 	}
 	if err := syncDir(w.dir); err != nil {
 		return err
 	}
 	// Last: its presence marks the checkpoint complete.
-	if err := writeFileSync(filepath.Join(w.dir, distckpt.MetadataName), distckpt.NeMo2Config.Encode()); err != nil {
+	if err := createSynced(filepath.Join(w.dir, distckpt.MetadataName), writeData(distckpt.NeMo2Config.Encode())); err != nil {
 		return err
 	}
 	return syncDir(w.dir)
@@ -318,32 +299,4 @@ func (w *WeightsWriter) Abort() {
 		}
 	}
 	w.done = true
-}
-
-func writeFileSync(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing %s: %w", name, err)
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	return nil
 }

@@ -1,10 +1,9 @@
 package omegaconf
 
 import (
-	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"nemo-migrate/internal/pyrepr"
 )
 
 // pyStr is Python's str() of a value, which is what OmegaConf puts in a
@@ -25,7 +24,7 @@ func pyStr(n *Node) string {
 	case Int:
 		return n.Int.String()
 	case Float:
-		return FormatFloat(n.Float)
+		return pyrepr.Float(n.Float)
 	}
 	var b strings.Builder
 	writeRepr(&b, n, 0, true)
@@ -49,7 +48,7 @@ func writeRepr(b *strings.Builder, n *Node, depth int, raw bool) {
 	}
 	if raw && n.Expr != "" && depth > 0 {
 		// Containers show interpolations as written.
-		b.WriteString(PyQuote(n.Expr))
+		b.WriteString(pyrepr.Str(n.Expr))
 		return
 	}
 	switch n.Kind {
@@ -64,9 +63,9 @@ func writeRepr(b *strings.Builder, n *Node, depth int, raw bool) {
 	case Int:
 		b.WriteString(n.Int.String())
 	case Float:
-		b.WriteString(FormatFloat(n.Float))
+		b.WriteString(pyrepr.Float(n.Float))
 	case String, Missing:
-		b.WriteString(PyQuote(n.Str))
+		b.WriteString(pyrepr.Str(n.Str))
 	case List:
 		if depth > maxDepth {
 			b.WriteString("[...]")
@@ -91,7 +90,7 @@ func writeRepr(b *strings.Builder, n *Node, depth int, raw bool) {
 				b.WriteString(", ")
 			}
 			if e.KeyKind == String {
-				b.WriteString(PyQuote(e.Key))
+				b.WriteString(pyrepr.Str(e.Key))
 			} else {
 				b.WriteString(e.Key)
 			}
@@ -100,50 +99,4 @@ func writeRepr(b *strings.Builder, n *Node, depth int, raw bool) {
 		}
 		b.WriteByte('}')
 	}
-}
-
-// PyQuote is Python's repr() of a str: single quotes unless the text holds
-// a single quote and no double quote, backslash escapes for the quote,
-// backslash and unprintable characters.
-func PyQuote(s string) string {
-	q := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte(q)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// Not UTF-8: Python would hold a surrogate escape.
-			fmt.Fprintf(&b, `\udc%02x`, s[i])
-			i++
-			continue
-		}
-		i += size
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x80 || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x10000:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }

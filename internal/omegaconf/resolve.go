@@ -341,6 +341,18 @@ func (r *resolver) evalText(c ctx, pieces []piece, quoted bool) (*Node, error) {
 	if len(pieces) == 1 && pieces[0].inter != nil {
 		return r.evalInterp(c, pieces[0].inter)
 	}
+	return r.concat(c, pieces, func(i int) string {
+		var next *piece
+		if i+1 < len(pieces) {
+			next = &pieces[i+1]
+		}
+		return unescape(pieces[i].tok, next, quoted)
+	})
+}
+
+// concat evaluates pieces as one string: each interpolation by its str(),
+// each token i as text(i) gives it.
+func (r *resolver) concat(c ctx, pieces []piece, text func(i int) string) (*Node, error) {
 	var b strings.Builder
 	for i, p := range pieces {
 		if p.inter != nil {
@@ -350,11 +362,7 @@ func (r *resolver) evalText(c ctx, pieces []piece, quoted bool) (*Node, error) {
 			}
 			b.WriteString(pyStr(v))
 		} else {
-			var next *piece
-			if i+1 < len(pieces) {
-				next = &pieces[i+1]
-			}
-			b.WriteString(unescape(p.tok, next, quoted))
+			b.WriteString(text(i))
 		}
 		if b.Len() > maxStringLen {
 			return nil, fmt.Errorf("the resulting string is longer than %d bytes", maxStringLen)
@@ -382,26 +390,37 @@ func unescape(t token, next *piece, quoted bool) string {
 	return t.text
 }
 
-func (r *resolver) evalInterp(c ctx, in *interp) (*Node, error) {
-	if in.resolver {
-		return r.evalResolver(c, in)
-	}
+// joinPieces is the text of a key path or a resolver name: its tokens as
+// written and its nested interpolations by their values, which must be
+// strings; notString is the error's format, given the kind, for one that
+// is not.
+func (r *resolver) joinPieces(c ctx, ps []piece, notString string) (string, error) {
 	var b strings.Builder
-	for _, p := range in.key {
+	for _, p := range ps {
 		if p.inter == nil {
 			b.WriteString(p.tok.text)
 			continue
 		}
 		v, err := r.evalInterp(c, p.inter)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		if v.Kind != String {
-			return nil, fmt.Errorf("an interpolation used as a key gives a %s, not a string", v.Kind)
+			return "", fmt.Errorf(notString, v.Kind)
 		}
 		b.WriteString(v.Str)
 	}
-	key := b.String()
+	return b.String(), nil
+}
+
+func (r *resolver) evalInterp(c ctx, in *interp) (*Node, error) {
+	if in.resolver {
+		return r.evalResolver(c, in)
+	}
+	key, err := r.joinPieces(c, in.key, "an interpolation used as a key gives a %s, not a string")
+	if err != nil {
+		return nil, err
+	}
 	v, err := r.selectNode(r.parent[c.node], key)
 	if err != nil {
 		return nil, err
@@ -581,22 +600,7 @@ func (r *resolver) evalPrimitive(c ctx, pieces []piece) (*Node, error) {
 		}
 		return r.str(c, t.text)
 	}
-	var b strings.Builder
-	for _, p := range pieces {
-		if p.inter != nil {
-			v, err := r.evalInterp(c, p.inter)
-			if err != nil {
-				return nil, err
-			}
-			b.WriteString(pyStr(v))
-		} else {
-			b.WriteString(unescape(p.tok, nil, false))
-		}
-		if b.Len() > maxStringLen {
-			return nil, fmt.Errorf("the resulting string is longer than %d bytes", maxStringLen)
-		}
-	}
-	return r.str(c, b.String())
+	return r.concat(c, pieces, func(i int) string { return unescape(pieces[i].tok, nil, false) })
 }
 
 // evalElement evaluates a resolver argument or oc.decode input.
@@ -680,22 +684,10 @@ func (e *envError) Error() string {
 }
 
 func (r *resolver) evalResolver(c ctx, in *interp) (*Node, error) {
-	var b strings.Builder
-	for _, p := range in.name {
-		if p.inter == nil {
-			b.WriteString(p.tok.text)
-			continue
-		}
-		v, err := r.evalInterp(c, p.inter)
-		if err != nil {
-			return nil, err
-		}
-		if v.Kind != String {
-			return nil, fmt.Errorf("a resolver name must be a string, not a %s", v.Kind)
-		}
-		b.WriteString(v.Str)
+	name, err := r.joinPieces(c, in.name, "a resolver name must be a string, not a %s")
+	if err != nil {
+		return nil, err
 	}
-	name := b.String()
 	switch name {
 	case "gpu_name":
 		return nil, errors.New("the gpu_name resolver names the GPU of the machine that runs the job")

@@ -3,6 +3,7 @@ package omegaconf
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -255,24 +256,32 @@ print(json.dumps(out))
 // TestResolveOracle resolves each document here and with OmegaConf 2.2
 // (NeMo's multiply and sum registered) and compares every value.
 func TestResolveOracle(t *testing.T) {
-	env, _ := json.Marshal(testEnv)
 	for i, doc := range resolveDocs {
-		got := goValues(t, doc)
-		raw, _ := Parse([]byte(doc))
-		paths := leafPaths(raw)
 		f := filepath.Join(t.TempDir(), "c.yaml")
 		if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		arg, _ := json.Marshal(paths)
-		var want map[string]string
-		if err := json.Unmarshal(oracle.Run(t, []string{"omegaconf"}, selectScript, f, string(arg), string(env)), &want); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range paths {
-			if got[p] != want[p] {
-				t.Errorf("doc %d %s: we give %s, OmegaConf %s", i, p, got[p], want[p])
-			}
+		compareWithOmegaConf(t, fmt.Sprintf("doc %d", i), f, []byte(doc))
+	}
+}
+
+// compareWithOmegaConf resolves the config file, whose text is doc, here
+// and with OmegaConf, and compares every leaf value; what names the config
+// in errors.
+func compareWithOmegaConf(t *testing.T, what, file string, doc []byte) {
+	t.Helper()
+	got := goValues(t, string(doc))
+	raw, _ := Parse(doc)
+	paths := leafPaths(raw)
+	arg, _ := json.Marshal(paths)
+	env, _ := json.Marshal(testEnv)
+	var want map[string]string
+	if err := json.Unmarshal(oracle.Run(t, []string{"omegaconf"}, selectScript, file, string(arg), string(env)), &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if got[p] != want[p] {
+			t.Errorf("%s %s: we give %s, OmegaConf %s", what, p, got[p], want[p])
 		}
 	}
 }
@@ -411,24 +420,11 @@ func TestTestdataOracle(t *testing.T) {
 	if len(files) < 7 {
 		t.Fatalf("testdata: %v", files)
 	}
-	env, _ := json.Marshal(testEnv)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := goValues(t, string(data))
-		raw, _ := Parse(data)
-		paths := leafPaths(raw)
-		arg, _ := json.Marshal(paths)
-		var want map[string]string
-		if err := json.Unmarshal(oracle.Run(t, []string{"omegaconf"}, selectScript, f, string(arg), string(env)), &want); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range paths {
-			if got[p] != want[p] {
-				t.Errorf("%s %s: we give %s, OmegaConf %s", f, p, got[p], want[p])
-			}
-		}
+		compareWithOmegaConf(t, f, f, data)
 	}
 }

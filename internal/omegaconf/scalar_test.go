@@ -2,10 +2,6 @@ package omegaconf
 
 import (
 	"encoding/json"
-	"fmt"
-	"math"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -149,75 +145,4 @@ print(repr(OmegaConf.to_container(c)))
 	if strings.TrimSpace(string(got)) != want {
 		t.Errorf("OmegaConf reads %s", got)
 	}
-}
-
-// TestFormatFloat compares FormatFloat with Python's repr on special,
-// boundary and random doubles.
-func TestFormatFloat(t *testing.T) {
-	vals := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-4, 1e-5, 1.5e-5, 1e15, 1e16, 1.2345678901234567e16,
-		123456789012345678, 9999999999999998, 1e22, 1e-7, 5e-324, math.MaxFloat64, math.SmallestNonzeroFloat64,
-		2.5, 0.30000000000000004, 100, 1e100, 1.7976931348623157e308, math.Inf(1), math.Inf(-1)}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for len(vals) < 3000 {
-		f := math.Float64frombits(rng.Uint64())
-		if !math.IsNaN(f) && !math.IsInf(f, 0) {
-			vals = append(vals, f)
-		}
-		vals = append(vals, float64(rng.IntN(100000))/float64(1+rng.IntN(1000)))
-	}
-	hexes := make([]string, len(vals))
-	for i, v := range vals {
-		hexes[i] = strconv.FormatFloat(v, 'x', -1, 64)
-	}
-	arg, _ := json.Marshal(hexes)
-	out := oracle.Run(t, nil, `
-import json, sys
-print(json.dumps([repr(float.fromhex(h)) for h in json.loads(sys.argv[1])]))
-`, string(arg))
-	var want []string
-	if err := json.Unmarshal(out, &want); err != nil {
-		t.Fatal(err)
-	}
-	bad := 0
-	for i, v := range vals {
-		if got := FormatFloat(v); got != want[i] {
-			t.Errorf("FormatFloat(%v) = %s, Python repr %s", v, got, want[i])
-			if bad++; bad > 10 {
-				t.FailNow()
-			}
-		}
-	}
-	if got := FormatFloat(math.NaN()); got != "nan" {
-		t.Errorf("NaN: %s", got)
-	}
-}
-
-func TestPyQuote(t *testing.T) {
-	cases := []string{"", "a", "it's", `say "hi"`, `both ' and "`, "tab\there", "nl\n", `back\slash`, "\x00\x7f", "é", "\u00a0", "\u200b", "日本", "\U0001F600", "\x1b[0m"}
-	arg, _ := json.Marshal(cases)
-	out := oracle.Run(t, nil, `
-import json, sys
-print(json.dumps([repr(s) for s in json.loads(sys.argv[1])]))
-`, string(arg))
-	var want []string
-	if err := json.Unmarshal(out, &want); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range cases {
-		if got := PyQuote(s); got != want[i] {
-			t.Errorf("PyQuote(%q) = %s, Python %s", s, got, want[i])
-		}
-	}
-}
-
-func ExampleFormatFloat() {
-	for _, f := range []float64{2e-4, 1e-5, 3, 1e16, 0.1} {
-		fmt.Println(FormatFloat(f))
-	}
-	// Output:
-	// 0.0002
-	// 1e-05
-	// 3.0
-	// 1e+16
-	// 0.1
 }

@@ -101,15 +101,11 @@ func env() []string {
 // its standard error.
 func Run(t testing.TB, modules []string, script string, args ...string) []byte {
 	t.Helper()
-	py := Python(t, modules...)
-	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
-	cmd.Env = env()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("python script failed: %v\n--- stderr ---\n%s\n--- script ---\n%s", err, stderr.String(), script)
+	stdout, stderr, err := RunErr(t, modules, script, args...)
+	if err != nil {
+		t.Fatalf("python script failed: %v\n--- stderr ---\n%s\n--- script ---\n%s", err, stderr, script)
 	}
-	return stdout.Bytes()
+	return stdout
 }
 
 // RunErr is like Run but returns the error and standard error instead of
