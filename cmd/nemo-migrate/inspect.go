@@ -11,8 +11,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/nemo1"
+	"nemo-migrate/internal/pyrepr"
 )
 
 const inspectHelp = `Inspect describes a checkpoint without changing it: its form, the
@@ -36,7 +38,40 @@ type inspectReport struct {
 	Tensors []inspectEntry `json:"tensors"`
 	Objects []string       `json:"objects"`
 	Bytes   int64          `json:"bytes"`
-	Notes   []string       `json:"notes,omitempty"`
+	// Model summarizes the model config: NeMo 1's model_config.yaml, or
+	// NeMo 2's context/model.yaml (target class and sizes).
+	Model map[string]any `json:"model,omitempty"`
+	// Tokenizer summarizes the tokenizer the checkpoint names.
+	Tokenizer map[string]any `json:"tokenizer,omitempty"`
+	Notes     []string       `json:"notes,omitempty"`
+}
+
+// summaryKeys are the config fields inspect shows, in this order: NeMo 1
+// names first, then NeMo 2's where they differ.
+var summaryKeys = []string{
+	"_target_", "mcore_gpt", "num_layers", "hidden_size", "ffn_hidden_size", "num_attention_heads",
+	"num_query_groups", "kv_channels", "encoder_seq_length", "seq_length", "max_position_embeddings",
+	"normalization", "activation", "gated_linear_unit", "position_embedding_type", "rotary_percentage",
+	"rotary_percent", "rotary_base", "share_embeddings_and_output_weights", "num_moe_experts",
+	"moe_router_topk", "vocab_size", "make_vocab_size_divisible_by", "tensor_model_parallel_size",
+	"pipeline_model_parallel_size", "precision", "bf16", "fp8", "dist_ckpt_format",
+}
+
+func summarize(m map[string]any, keys []string) map[string]any {
+	out := map[string]any{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok && v != nil {
+			if sub, isMap := v.(map[string]any); isMap {
+				if t, ok := sub["_target_"]; ok {
+					v = t
+				} else {
+					continue
+				}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 type inspectEntry struct {
@@ -87,7 +122,7 @@ func openWeights(path string) (*distckpt.Checkpoint, string, string, io.Closer, 
 				root.Close()
 				return nil, "", "", nil, fmt.Errorf("%s: %w", path, err)
 			}
-			return c, "NeMo 2.0 checkpoint", "weights", root, nil
+			return c, "NeMo 2.0 checkpoint", "weights", nemo2Closer{root}, nil
 		}
 	}
 	ck, err := nemo1.Open(path, nemo1.Options{})
@@ -103,7 +138,36 @@ func openWeights(path string) (*distckpt.Checkpoint, string, string, io.Closer, 
 	if ck.Kind == nemo1.WeightsDirectory {
 		form = "distributed checkpoint directory"
 	}
-	return c, form, ck.WeightsDir, ck, nil
+	return c, form, ck.WeightsDir, nemo1Closer{ck}, nil
+}
+
+// The closers of openWeights also know where the model config is.
+type nemo1Closer struct{ ck *nemo1.Checkpoint }
+
+func (n nemo1Closer) Close() error { return n.ck.Close() }
+func (n nemo1Closer) modelYAML() (map[string]any, error) {
+	if n.ck.ConfigPath == "" {
+		return nil, nil
+	}
+	data, err := n.ck.ReadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return convert.ReadYAML(data)
+}
+
+type nemo2Closer struct{ root *os.Root }
+
+func (n nemo2Closer) Close() error { return n.root.Close() }
+func (n nemo2Closer) modelYAML() (map[string]any, error) {
+	data, err := n.root.ReadFile("context/model.yaml")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return convert.ReadYAML(data)
 }
 
 func isDir(p string) bool {
@@ -128,6 +192,24 @@ func inspectPath(path string) (*inspectReport, error) {
 	for _, o := range c.Objects {
 		rep.Objects = append(rep.Objects, o.Key)
 	}
+	if yaml, ok := closer.(interface {
+		modelYAML() (map[string]any, error)
+	}); ok {
+		m, err := yaml.modelYAML()
+		if err != nil {
+			rep.Notes = append(rep.Notes, "model config: "+err.Error())
+		} else if m != nil {
+			cfg := m
+			if sub, ok := m["config"].(map[string]any); ok { // NeMo 2 model.yaml
+				cfg = sub
+				cfg["_target_"] = sub["_target_"]
+			}
+			rep.Model = summarize(cfg, summaryKeys)
+			if tok, ok := m["tokenizer"].(map[string]any); ok {
+				rep.Tokenizer = summarize(tok, []string{"_target_", "library", "type", "model", "model_path", "pretrained_model_name", "vocab_file", "sentencepiece_legacy", "legacy"})
+			}
+		}
+	}
 	return rep, nil
 }
 
@@ -137,6 +219,12 @@ func printInspect(w io.Writer, rep *inspectReport) error {
 	fmt.Fprintf(w, "backend:  %s (in %s)\n", rep.Backend, rep.Weights)
 	fmt.Fprintf(w, "tensors:  %d, %s\n", len(rep.Tensors), humanBytes(rep.Bytes))
 	fmt.Fprintf(w, "objects:  %d\n", len(rep.Objects))
+	if len(rep.Model) > 0 {
+		fmt.Fprintf(w, "model:    %s\n", formatSummary(rep.Model, summaryKeys))
+	}
+	if len(rep.Tokenizer) > 0 {
+		fmt.Fprintf(w, "tokenizer: %s\n", formatSummary(rep.Tokenizer, []string{"_target_", "library", "type", "model", "model_path", "pretrained_model_name", "vocab_file", "sentencepiece_legacy", "legacy"}))
+	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)
 	}
@@ -154,6 +242,19 @@ func printInspect(w io.Writer, rep *inspectReport) error {
 		}
 	}
 	return nil
+}
+
+func formatSummary(m map[string]any, order []string) string {
+	var parts []string
+	for _, k := range order {
+		if v, ok := m[k]; ok {
+			if f, isFloat := v.(float64); isFloat {
+				v = pyrepr.Float(f)
+			}
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func shapeString(s []int64) string {

@@ -58,7 +58,7 @@ func TestInspect(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("inspect: code %d: %s", code, stderr)
 	}
-	for _, want := range []string{"NeMo 1.0 tar archive", "torch_dist", "model.decoder.layers.mlp.linear_fc1.weight", "[2, 320, 64]", "core_attention._extra_state/shard_0_2"} {
+	for _, want := range []string{"NeMo 1.0 tar archive", "torch_dist", "model.decoder.layers.mlp.linear_fc1.weight", "[2, 320, 64]", "core_attention._extra_state/shard_0_2", "num_layers=2", "rotary_percentage=1.0", "library=sentencepiece"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, stdout)
 		}

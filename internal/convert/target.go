@@ -73,7 +73,19 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 			return nil, fmt.Errorf("--model_id auto: %w", err)
 		}
 	case isDir(opts.ModelID):
-		return nil, fmt.Errorf("--model_id %s: reusing the context of an existing NeMo 2.0 checkpoint is not supported yet; use a model id or \"auto\"", opts.ModelID)
+		// As NeMo's converter: the model and config of that checkpoint's
+		// context, with bf16 and params_dtype forced (contextModel).
+		t.Model, t.Config, err = contextModel(opts.ModelID)
+		if err != nil {
+			return nil, fmt.Errorf("--model_id %s: %w", opts.ModelID, err)
+		}
+		if y != nil {
+			warnings, err := models.CrossCheck(t.Config, opts.ModelID, y)
+			if err != nil {
+				return nil, fmt.Errorf("%s does not match the model of %s: %w", src.NeMo1.Path, opts.ModelID, err)
+			}
+			t.Warnings = append(t.Warnings, warnings...)
+		}
 	default:
 		t.Model, err = models.Lookup(opts.ModelID)
 		if err != nil {
@@ -88,12 +100,15 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 			t.Warnings = append(t.Warnings, warnings...)
 		}
 	}
-	if y != nil {
+	// NeMo's converter applies the NeMo 1 fp8 settings to the configs it
+	// builds, not to one loaded from a NeMo 2 checkpoint.
+	if !isDir(opts.ModelID) {
+		if y == nil {
+			y = map[string]any{}
+		}
 		if err := models.ConverterArgs(t.Config, y); err != nil {
 			return nil, err
 		}
-	} else if err := models.ConverterArgs(t.Config, map[string]any{}); err != nil {
-		return nil, err
 	}
 
 	tok, cleanup, err := resolveTokenizer(ctx, src, y, opts)
@@ -180,6 +195,9 @@ func (t *Target) check(src *Source) error {
 		}
 	}
 	if len(fatal) > 0 {
+		if t.Model.ID == models.AutoID {
+			return fmt.Errorf("the tensors of %s do not match the architecture its model_config.yaml describes (%s):\n  %s", src.NeMo1.Path, t.Config.Class.Ref, strings.Join(fatal, "\n  "))
+		}
 		return fmt.Errorf("%s does not fit %s (%s):\n  %s\nIf the checkpoint's architecture differs from the id, try --model_id auto", src.NeMo1.Path, t.Model.ID, t.Config.Class.Ref, strings.Join(fatal, "\n  "))
 	}
 	return nil
@@ -221,17 +239,28 @@ func readModelConfig(src *Source) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := omegaconf.Parse(data)
+	m, err := ReadYAML(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", src.NeMo1.Path, src.NeMo1.ConfigPath, err)
+	}
+	return m, nil
+}
+
+// ReadYAML parses a YAML mapping as NeMo reads it (OmegaConf's rules,
+// interpolations resolved where they can be) into plain Go values: maps,
+// slices, bool, int64 (or *big.Int), float64, string and nil.
+func ReadYAML(data []byte) (map[string]any, error) {
+	root, err := omegaconf.Parse(data)
+	if err != nil {
+		return nil, err
 	}
 	resolved, _, err := omegaconf.Resolve(root, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", src.NeMo1.Path, src.NeMo1.ConfigPath, err)
+		return nil, err
 	}
 	m, ok := plain(resolved).(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s: %s is not a mapping", src.NeMo1.Path, src.NeMo1.ConfigPath)
+		return nil, fmt.Errorf("not a mapping")
 	}
 	return m, nil
 }
@@ -304,7 +333,7 @@ func resolveTokenizer(ctx context.Context, src *Source, y map[string]any, opts T
 		return info, nil, err
 	}
 	if cfg == nil {
-		if repo := hubRepo(opts.ModelID); repo != "" && opts.Hub != nil {
+		if repo := hubRepo(opts.ModelID); repo != "" && opts.Hub != nil && !isDir(opts.ModelID) {
 			return download(ctx, *opts.Hub, repo)
 		}
 		return nil, nil, fmt.Errorf("%s has no tokenizer config; pass --tokenizer_path (a SentencePiece model or Hugging Face directory) or --tokenizer_vocab_file", src.NeMo1.Path)

@@ -68,3 +68,29 @@ func TestRejectsLegacyGPT(t *testing.T) {
 		t.Errorf("mcore_gpt: false: %v", err)
 	}
 }
+
+// --model_id may name a NeMo 2.0 checkpoint whose context gives the model,
+// as NeMo's converter allows.
+func TestModelIDCheckpointDir(t *testing.T) {
+	dir, input := writeFixture(t, "--arch", "nemotron", "--backend", "torch_dist", "--form", "nemo")
+	first := filepath.Join(t.TempDir(), "first")
+	if _, err := Run(context.Background(), Options{Input: input, Output: first, Target: &TargetOptions{ModelID: "auto"}}); err != nil {
+		t.Fatal(err)
+	}
+	second := filepath.Join(t.TempDir(), "second")
+	res, err := Run(context.Background(), Options{Input: input, Output: second, Target: &TargetOptions{ModelID: first}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Config != "nemo.collections.llm.gpt.model.nemotron.NemotronConfig" {
+		t.Errorf("config %s", res.Config)
+	}
+	for _, name := range []string{"io.json", "model.yaml"} {
+		a, _ := os.ReadFile(filepath.Join(first, "context", name))
+		b, _ := os.ReadFile(filepath.Join(second, "context", name))
+		if len(a) == 0 || string(a) != string(b) {
+			t.Errorf("context/%s differs between the auto conversion and the one reusing it", name)
+		}
+	}
+	checkWithTorch(t, second, dir, true)
+}

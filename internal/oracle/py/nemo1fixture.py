@@ -234,8 +234,10 @@ def write_zarr(d, pieces, objects):
                    "common_backend": "torch", "common_backend_version": 1}, f)
 
 
-def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_tokenizer.model"):
-    a = ARCHS[arch]
+def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_tokenizer.model", dims=None):
+    a = dict(ARCHS[arch])
+    if dims:
+        a.update(zip(("L", "H", "F", "heads", "groups", "V"), dims))
     lines = [
         "mcore_gpt: true",
         "micro_batch_size: 1",
@@ -304,7 +306,7 @@ def main():
         write_zarr(weights, pieces, objects)
     art = "0123456789abcdef0123456789abcdef_tokenizer.model"
     with open(os.path.join(src, "model_config.yaml"), "w") as f:
-        f.write(model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art))
+        f.write(model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art, dims=dims))
     if args.tokenizer:
         shutil.copy(args.tokenizer, os.path.join(src, art))
     else:
