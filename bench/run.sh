@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [WORKDIR]       (default /tmp/nemo-migrate-bench; needs ~5x the size free)
 #
-# Environment: REPEAT=3 (best of N runs each), DIMS=L,H,F,heads,groups,V (default 8,4096,11008,32,8,32000: ~4.4 GB bf16),
+# Environment: REPEAT=3 (best of N runs each), DIMS=L,H,F,heads,groups,V (default 10,4096,11008,32,8,32000: ~4.1 GB bf16),
 # BACKENDS="torch_dist zarr", SKIP_PYTHON=1 to skip the torch baseline.
 # Prints, per backend: convert seconds, cat seconds, the ratio, convert's peak RSS,
 # and the Python re-key's seconds and peak RSS. Both convert and cat are timed
@@ -13,7 +13,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/nemo-migrate-bench}
-dims=${DIMS:-8,4096,11008,32,8,32000}
+dims=${DIMS:-10,4096,11008,32,8,32000}
 backends=${BACKENDS:-torch_dist zarr}
 py=/usr/bin/python3
 mkdir -p "$work"
