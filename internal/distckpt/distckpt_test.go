@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"nemo-migrate/internal/oracle"
 	"nemo-migrate/internal/torchsave"
@@ -134,6 +135,16 @@ func checkAgainst(t *testing.T, c *Checkpoint, expected string, man manifest) {
 		}
 		if got := assemble(t, tn); !bytes.Equal(got, wantBytes) {
 			t.Errorf("%s: bytes differ from what torch wrote", key)
+		}
+		rm, err := tn.OpenRowMajor()
+		if err != nil {
+			t.Errorf("%s: OpenRowMajor: %v", key, err)
+			continue
+		}
+		got, err := io.ReadAll(iotest.OneByteReader(rm))
+		rm.Close()
+		if err != nil || !bytes.Equal(got, wantBytes) {
+			t.Errorf("%s: row-major stream differs from what torch wrote (%v)", key, err)
 		}
 	}
 	if len(c.Objects) != len(man.Objects) {

@@ -326,38 +326,84 @@ func Against(ctx context.Context, out, src *distckpt.Checkpoint, targetKey func(
 	return nil
 }
 
-// compareTensor compares two tensors of equal dtype and shape chunk by
-// chunk, streaming both sides. Chunk grids must match, which holds for
-// everything convert writes.
+// compareTensor compares two tensors of equal dtype and shape. When both
+// are stored in the same chunk grid (everything convert writes) they are
+// compared chunk by chunk; otherwise (NeMo's converter re-chunks TP > 1
+// checkpoints, for one) both are streamed in row-major order. Either way
+// nothing larger than a buffer is held.
 func compareTensor(ctx context.Context, out, src *distckpt.Tensor) (string, error) {
-	if len(out.Chunks) != len(src.Chunks) {
-		return fmt.Sprintf("stored in %d chunks, the source in %d", len(out.Chunks), len(src.Chunks)), nil
+	if sameGrid(out, src) {
+		byOffset := map[string]*distckpt.Chunk{}
+		for _, ch := range out.Chunks {
+			byOffset[fmt.Sprint(ch.Offsets)] = ch
+		}
+		for _, sc := range src.Chunks {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+			oc := byOffset[fmt.Sprint(sc.Offsets)]
+			at, err := compareChunks(oc, sc)
+			if err != nil {
+				return fmt.Sprintf("chunk at %v: %v", sc.Offsets, err), nil
+			}
+			if at >= 0 {
+				return fmt.Sprintf("chunk at %v differs from the source at byte %d (element %v)", sc.Offsets, at, elementAt(sc.Offsets, sc.Sizes, at/src.DType.ItemSize())), nil
+			}
+		}
+		return "", nil
 	}
-	byOffset := map[string]*distckpt.Chunk{}
-	for _, ch := range out.Chunks {
-		byOffset[fmt.Sprint(ch.Offsets)] = ch
+	ro, err := out.OpenRowMajor()
+	if err != nil {
+		return err.Error(), nil
 	}
-	for _, sc := range src.Chunks {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		oc, ok := byOffset[fmt.Sprint(sc.Offsets)]
-		if !ok || !slices.Equal(oc.Sizes, sc.Sizes) {
-			return fmt.Sprintf("the source chunk at %v (sizes %v) has no counterpart in the output", sc.Offsets, sc.Sizes), nil
-		}
-		at, err := compareStreams(oc, sc)
-		if err != nil {
-			return fmt.Sprintf("chunk at %v: %v", sc.Offsets, err), nil
-		}
-		if at >= 0 {
-			return fmt.Sprintf("chunk at %v differs from the source at byte %d", sc.Offsets, at), nil
-		}
+	defer ro.Close()
+	rs, err := src.OpenRowMajor()
+	if err != nil {
+		return "source: " + err.Error(), nil
+	}
+	defer rs.Close()
+	at, err := compareStreams(ctx, ro, rs)
+	if err != nil {
+		return err.Error(), nil
+	}
+	if at >= 0 {
+		zero := make([]int64, len(src.Shape))
+		return fmt.Sprintf("differs from the source at element %v (output and source are chunked differently: %d and %d chunks)", elementAt(zero, src.Shape, at/src.DType.ItemSize()), len(out.Chunks), len(src.Chunks)), nil
 	}
 	return "", nil
 }
 
-// compareStreams returns the first differing byte offset, or -1.
-func compareStreams(a, b *distckpt.Chunk) (int64, error) {
+// sameGrid reports whether two tensors are stored in the same chunks.
+func sameGrid(a, b *distckpt.Tensor) bool {
+	if len(a.Chunks) != len(b.Chunks) {
+		return false
+	}
+	sizes := map[string]string{}
+	for _, ch := range a.Chunks {
+		sizes[fmt.Sprint(ch.Offsets)] = fmt.Sprint(ch.Sizes)
+	}
+	for _, ch := range b.Chunks {
+		if s, ok := sizes[fmt.Sprint(ch.Offsets)]; !ok || s != fmt.Sprint(ch.Sizes) {
+			return false
+		}
+	}
+	return true
+}
+
+// elementAt turns a row-major element number within a region into the
+// tensor index it names.
+func elementAt(offsets, sizes []int64, n int64) []int64 {
+	idx := make([]int64, len(sizes))
+	for d := len(sizes) - 1; d >= 0; d-- {
+		if sizes[d] > 0 {
+			idx[d] = offsets[d] + n%sizes[d]
+			n /= sizes[d]
+		}
+	}
+	return idx
+}
+
+func compareChunks(a, b *distckpt.Chunk) (int64, error) {
 	ra, err := a.Open()
 	if err != nil {
 		return 0, fmt.Errorf("output: %w", err)
@@ -368,10 +414,18 @@ func compareStreams(a, b *distckpt.Chunk) (int64, error) {
 		return 0, fmt.Errorf("source: %w", err)
 	}
 	defer rb.Close()
+	return compareStreams(context.Background(), ra, rb)
+}
+
+// compareStreams returns the first differing byte offset, or -1.
+func compareStreams(ctx context.Context, ra, rb io.Reader) (int64, error) {
 	const block = 1 << 20
 	ba, bb := make([]byte, block), make([]byte, block)
 	var pos int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
 		na, ea := io.ReadFull(ra, ba)
 		nb, eb := io.ReadFull(rb, bb)
 		if !bytes.Equal(ba[:na], bb[:nb]) {
