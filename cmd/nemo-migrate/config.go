@@ -48,8 +48,7 @@ Examples:
 func runConfig(e *env, args []string) error {
 	fs := newFlagSet(e, "config", "IN.yaml [-o OUT.py] [--json]", configHelp)
 	var out string
-	fs.StringVar(&out, "o", "", "write to this `file` instead of standard output")
-	fs.StringVar(&out, "output", "", "same as -o")
+	fs.stringVar(&out, []string{"output", "o"}, "", "write to this `file` instead of standard output")
 	asJSON := fs.Bool("json", false, "write the mapping as JSON instead of a Python script")
 	// Flags may follow the file name: parse again after each positional.
 	var files []string

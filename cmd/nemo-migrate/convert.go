@@ -50,23 +50,19 @@ Examples:
 func runConvert(e *env, args []string) error {
 	fs := newFlagSet(e, "convert", "--input_path IN --output_path OUT --model_id ID [flags]", convertHelp)
 	var in, out string
-	for _, name := range []string{"input_path", "input", "i"} {
-		fs.StringVar(&in, name, "", "the NeMo 1.0 checkpoint: .nemo file, extracted directory or model_weights/ (aliases -i, --input)")
-	}
-	for _, name := range []string{"output_path", "output", "o"} {
-		fs.StringVar(&out, name, "", "the NeMo 2.0 checkpoint directory to create (aliases -o, --output)")
-	}
-	modelID := fs.String("model_id", "", "target model: a NeMo model id, \"auto\", or an existing NeMo 2.0 checkpoint directory whose context is reused")
-	tokPath := fs.String("tokenizer_path", "", "tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (honoured for .nemo input too)")
-	tokLib := fs.String("tokenizer_library", "", "sentencepiece, huggingface or tiktoken, for --tokenizer_path (default: guessed from the path)")
-	tokVocab := fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary (JSON, as NeMo's TiktokenTokenizer reads); overrides every other tokenizer source")
-	fs.String("tokenizer_model_name", "TiktokenTokenizer", "accepted for compatibility with NeMo's converter; TiktokenTokenizer is the only model name it supports")
+	fs.stringVar(&in, []string{"input_path", "input", "i"}, "", "the NeMo 1.0 `checkpoint`: .nemo file, extracted directory or model_weights/")
+	fs.stringVar(&out, []string{"output_path", "output", "o"}, "", "the NeMo 2.0 checkpoint `directory` to create")
+	modelID := fs.String("model_id", "", "the target `model`: a NeMo model id (see 'nemo-migrate models'), \"auto\" (the architecture from model_config.yaml), or a NeMo 2.0 checkpoint directory whose model is reused")
+	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (`path`; honoured for .nemo input too)")
+	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece, huggingface or tiktoken (default: guessed from the path)")
+	tokVocab := fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary `file` (JSON, as NeMo's TiktokenTokenizer reads); overrides every other tokenizer source")
+	fs.String("tokenizer_model_name", "TiktokenTokenizer", "accepted for compatibility with NeMo's converter, whose only tokenizer model `name` for --tokenizer_vocab_file is TiktokenTokenizer")
 	offline := fs.Bool("offline", false, "never download a Hugging Face tokenizer (otherwise one named by the checkpoint is fetched from $HF_ENDPOINT, default the public Hub, with $HF_TOKEN)")
 	force := fs.Bool("force", false, "replace an existing non-empty output directory")
 	dryRun := fs.Bool("dry-run", false, "print the plan (every key mapping, shape, byte count and file) and checks; write nothing")
 	asJSON := fs.Bool("json", false, "print the plan (with --dry-run) or a summary as JSON")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar (it is drawn only on a terminal anyway)")
-	spool := fs.String("spool-dir", "", "where to decompress a gzip .nemo (default: next to the output)")
+	spool := fs.String("spool-dir", "", "the `directory` to decompress a gzip .nemo into (default: next to the output)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -120,20 +121,34 @@ func run(e *env, args []string) int {
 	return 2
 }
 
-// flagSet is a flag.FlagSet that reports bad flags as usage errors and
-// prints help, when asked for, to stdout.
+// flagSet is a flag.FlagSet that reports bad flags as usage errors, prints
+// help (when asked for) to stdout, and knows which flags are aliases of
+// another, so help lists each flag once.
 type flagSet struct {
 	*flag.FlagSet
 	e        *env
 	synopsis string
 	help     string
+	aliases  map[string][]string // primary name -> its aliases
+	isAlias  map[string]bool
 }
 
 func newFlagSet(e *env, name, synopsis, help string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	return &flagSet{FlagSet: fs, e: e, synopsis: synopsis, help: help}
+	return &flagSet{FlagSet: fs, e: e, synopsis: synopsis, help: help, aliases: map[string][]string{}, isAlias: map[string]bool{}}
+}
+
+// stringVar defines a string flag under names[0] and its aliases.
+func (fs *flagSet) stringVar(p *string, names []string, value, usage string) {
+	for i, n := range names {
+		fs.StringVar(p, n, value, usage)
+		if i > 0 {
+			fs.isAlias[n] = true
+			fs.aliases[names[0]] = append(fs.aliases[names[0]], n)
+		}
+	}
 }
 
 // parse parses args. It returns flag.ErrHelp after printing help for -h.
@@ -152,14 +167,38 @@ func (fs *flagSet) parse(args []string) error {
 func (fs *flagSet) printHelp() {
 	w := fs.e.stdout
 	fmt.Fprintf(w, "Usage: nemo-migrate %s %s\n\n%s\n", fs.Name(), fs.synopsis, fs.help)
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n > 0 {
-		fmt.Fprintln(w, "\nFlags:")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if fs.isAlias[f.Name] {
+			return
+		}
+		if first {
+			fmt.Fprintln(w, "\nFlags:")
+			first = false
+		}
+		names := []string{dashes(f.Name)}
+		for _, a := range fs.aliases[f.Name] {
+			names = append(names, dashes(a))
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		line := "  " + strings.Join(names, ", ")
+		if arg != "" {
+			line += " " + strings.ToUpper(arg)
+		}
+		fmt.Fprintln(w, line)
+		if f.DefValue != "" && f.DefValue != "false" {
+			usage += fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, "      %s\n", usage)
+	})
+}
+
+// dashes spells a flag as users type it: -x for one letter, --name else.
+func dashes(name string) string {
+	if len(name) == 1 {
+		return "-" + name
 	}
+	return "--" + name
 }
 
 func isTerminal(f *os.File) bool {

@@ -34,7 +34,7 @@ Examples:
 
 func runVerify(e *env, args []string) error {
 	fs := newFlagSet(e, "verify", "OUT [--source IN] [--json]", verifyHelp)
-	source := fs.String("source", "", "the NeMo 1.0 checkpoint OUT was converted from, to compare bit for bit")
+	source := fs.String("source", "", "the NeMo 1.0 `checkpoint` OUT was converted from, to compare bit for bit")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar")
 	// Allow flags after OUT, as in "verify out --source in".
