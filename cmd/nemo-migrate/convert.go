@@ -94,12 +94,15 @@ func runConvert(e *env, args []string) error {
 		return printPlan(e.stdout, plan)
 	}
 
+	var bar *progressBar
 	if e.isTerminal && !*noProgress && !*asJSON {
-		bar := newProgressBar(e.stderr, "converting")
+		bar = newProgressBar(e.stderr, "converting")
 		opts.Progress = bar.update
-		defer bar.finish()
 	}
 	res, err := convert.Run(e.ctx, opts)
+	if bar != nil {
+		bar.finish() // end the bar's line before anything else is printed
+	}
 	if err != nil {
 		if errors.Is(err, e.ctx.Err()) && e.ctx.Err() != nil {
 			return fmt.Errorf("interrupted; nothing was written to %s", out)
