@@ -135,6 +135,9 @@ func openDir(name string) (*Checkpoint, error) {
 		if exists(c.FS, ConfigName) {
 			c.ConfigPath = ConfigName
 		}
+	case exists(c.FS, "weights") && exists(c.FS, "context"):
+		c.Close()
+		return nil, fmt.Errorf("%w: %s is already a NeMo 2.0 checkpoint (weights/ and context/); inspect or verify it instead", ErrNotCheckpoint, name)
 	default:
 		if err := checkLegacy(c.FS); err != nil {
 			c.Close()

@@ -97,6 +97,8 @@ func TestOpenRejects(t *testing.T) {
 	dir := makeInputs(t)
 	os.WriteFile(filepath.Join(dir, "text.nemo"), []byte(strings.Repeat("not a tar ", 200)), 0o644)
 	os.MkdirAll(filepath.Join(dir, "emptydir"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "nemo2", "weights"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "nemo2", "context"), 0o755)
 	data, _ := os.ReadFile(filepath.Join(dir, "model.nemo.gz"))
 	os.WriteFile(filepath.Join(dir, "trunc.nemo.gz"), data[:len(data)/2], 0o644)
 	for _, tt := range []struct {
@@ -108,6 +110,7 @@ func TestOpenRejects(t *testing.T) {
 		{"legacy", ErrLegacy, "distributed checkpoint"},
 		{"text.nemo", ErrNotCheckpoint, "neither a tar nor a gzip"},
 		{"emptydir", ErrNotCheckpoint, "neither model_weights/"},
+		{"nemo2", ErrNotCheckpoint, "already a NeMo 2.0 checkpoint"},
 		{"trunc.nemo.gz", nil, "truncated"},
 		{"missing.nemo", fs.ErrNotExist, ""},
 	} {
