@@ -423,6 +423,9 @@ func copyDistcpFiles(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, 
 		file, off, n, ok := fileSection(f)
 		if ok {
 			err = w.CopyFile(ctx, pf.Name, file, off, n, p.add)
+			if file != f {
+				file.Close()
+			}
 		} else {
 			err = w.CopyStream(ctx, pf.Name, f, pf.Bytes, p.add)
 		}

@@ -266,15 +266,16 @@ func path2base(p string) string {
 	return p
 }
 
-// fileSection returns the OS file and byte range behind a file opened from
-// a checkpoint FS, so it can be copied in the kernel; ok is false for
-// filesystems that have none.
+// fileSection returns an OS file of the caller's own (to seek and close)
+// and the byte range behind a file opened from a checkpoint FS, so it can
+// be copied in the kernel; ok is false for filesystems that have none.
 func fileSection(f fs.File) (file *os.File, off, n int64, ok bool) {
 	switch f := f.(type) {
 	case *tarfs.File:
-		file, off, n = f.Section()
-		return file, off, n, file != nil
+		file, off, n, err := f.Section()
+		return file, off, n, err == nil
 	case *os.File:
+		// Every Open of an os.Root or os.DirFS gives a fresh descriptor.
 		st, err := f.Stat()
 		if err != nil {
 			return nil, 0, 0, false

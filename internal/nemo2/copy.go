@@ -16,8 +16,8 @@ const copyStep = 256 << 20
 // file is first offered to the kernel as a reflink (instant on XFS and
 // btrfs); otherwise (*os.File).ReadFrom turns each step into
 // copy_file_range, which stays in the kernel, and falls back to a buffered
-// copy by itself where that is not possible. src is read through its own
-// descriptor, so concurrent copies from one archive share no file offset.
+// copy by itself where that is not possible. src must be the caller's own
+// descriptor: its offset is moved.
 func copyRange(ctx context.Context, dst, src *os.File, off, n int64, done func(int64)) error {
 	if off == 0 {
 		if st, err := src.Stat(); err == nil && st.Size() == n && reflink(dst, src) == nil {
@@ -25,15 +25,10 @@ func copyRange(ctx context.Context, dst, src *os.File, off, n int64, done func(i
 			return nil
 		}
 	}
-	s, err := os.Open(src.Name())
-	if err != nil {
+	if _, err := src.Seek(off, io.SeekStart); err != nil {
 		return err
 	}
-	defer s.Close()
-	if _, err := s.Seek(off, io.SeekStart); err != nil {
-		return err
-	}
-	return copyReader(ctx, dst, s, n, done)
+	return copyReader(ctx, dst, src, n, done)
 }
 
 // copyReader copies exactly n bytes from src to dst in steps.

@@ -61,7 +61,8 @@ func validItemFile(name string) bool {
 		name != ".metadata" && name != distckpt.MetadataName && name != distckpt.CommonName
 }
 
-// CopyFile copies n bytes from src at off into a new file name, verbatim,
+// CopyFile copies n bytes from src at off into a new file name, verbatim
+// (src's offset is moved, so it must be the caller's own descriptor),
 // using the fastest means the system offers (a reflink of a whole file, or
 // copy_file_range), in steps so that ctx can stop it, reporting each step to
 // done. Items inside it are then recorded with RecordTensorChunk and

@@ -270,11 +270,19 @@ func (f *File) Seek(off int64, whence int) (int64, error) {
 }
 func (f *File) Close() error { return nil }
 
-// Section returns the archive file and the byte range of the member in it,
-// so callers can copy with copy_file_range. The file is nil when the
-// archive was not opened from a file.
-func (f *File) Section() (file *os.File, off, n int64) {
-	return f.fsys.file, f.m.Offset, f.m.Size
+// Section opens a file handle of its own on the archive and returns it
+// with the byte range of the member, so callers can seek it and copy with
+// copy_file_range without disturbing other readers. The caller closes the
+// file. It fails when the archive was not opened from a file.
+func (f *File) Section() (file *os.File, off, n int64, err error) {
+	if f.fsys.file == nil {
+		return nil, 0, 0, errors.New("tarfs: archive not opened from a file")
+	}
+	file, err = os.Open(f.fsys.file.Name())
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return file, f.m.Offset, f.m.Size, nil
 }
 
 type fileInfo struct{ m *Member }

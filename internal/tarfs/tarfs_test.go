@@ -88,12 +88,17 @@ print(json.dumps(res))
 			t.Errorf("%s: fstest: %v", format, err)
 		}
 		f, _ := fsys.Open("model_config.yaml")
-		if sec, ok := f.(interface {
-			Section() (*os.File, int64, int64)
-		}); !ok {
-			t.Error("member does not offer Section")
-		} else if file, off, n := sec.Section(); file == nil || off%512 != 0 || n != int64(len("mcore_gpt: true\n")) {
-			t.Errorf("Section = %v, %d, %d", file, off, n)
+		if sec, ok := f.(*File); !ok {
+			t.Error("member is not a *File")
+		} else if file, off, n, err := sec.Section(); err != nil || off%512 != 0 || n != int64(len("mcore_gpt: true\n")) {
+			t.Errorf("Section = %v, %d, %d, %v", file, off, n, err)
+		} else {
+			buf := make([]byte, n)
+			file.ReadAt(buf, off)
+			file.Close()
+			if string(buf) != "mcore_gpt: true\n" {
+				t.Errorf("Section's range holds %q", buf)
+			}
 		}
 		fsys.Close()
 	}
