@@ -384,8 +384,14 @@ func (s *decodeState) step() error {
 		if err != nil {
 			return err
 		}
-		// Python 2 str; Python 3 decodes it as ASCII by default.
-		s.push(string(b))
+		// A Python 2 str. Python 3 decodes it with the unpickler's
+		// encoding (torch passes utf-8); bytes that are not UTF-8 are kept
+		// as bytes, as encoding="bytes" would, rather than mangled.
+		if utf8.Valid(b) {
+			s.push(string(b))
+		} else {
+			s.push(Bytes(append([]byte(nil), b...)))
+		}
 	case opBinBytes, opShortBinBytes, opBinBytes8:
 		b, err := s.sized(lenWidth(s.op))
 		if err != nil {
