@@ -50,17 +50,9 @@ func runConfig(e *env, args []string) error {
 	var out string
 	fs.stringVar(&out, []string{"output", "o"}, "", "write to this `file` instead of standard output")
 	asJSON := fs.Bool("json", false, "write the mapping as JSON instead of a Python script")
-	// Flags may follow the file name: parse again after each positional.
-	var files []string
-	for {
-		if err := fs.parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+	files, err := fs.parseAll(args)
+	if err != nil {
+		return err
 	}
 	if len(files) != 1 {
 		return usagef("want exactly one YAML file, got %d", len(files))

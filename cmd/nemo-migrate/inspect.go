@@ -125,20 +125,15 @@ func openWeights(path string) (*distckpt.Checkpoint, string, string, io.Closer, 
 			return c, "NeMo 2.0 checkpoint", "weights", nemo2Closer{root}, nil
 		}
 	}
-	ck, err := nemo1.Open(path, nemo1.Options{})
+	src, err := convert.Open(path, "")
 	if err != nil {
 		return nil, "", "", nil, err
 	}
-	c, err := distckpt.Open(ck.FS, ck.WeightsDir)
-	if err != nil {
-		ck.Close()
-		return nil, "", "", nil, fmt.Errorf("%s: %w", path, err)
-	}
-	form := "NeMo 1.0 " + ck.Kind.String()
-	if ck.Kind == nemo1.WeightsDirectory {
+	form := "NeMo 1.0 " + src.NeMo1.Kind.String()
+	if src.NeMo1.Kind == nemo1.WeightsDirectory {
 		form = "distributed checkpoint directory"
 	}
-	return c, form, ck.WeightsDir, nemo1Closer{ck}, nil
+	return src.Weights, form, src.NeMo1.WeightsDir, nemo1Closer{src.NeMo1}, nil
 }
 
 // The closers of openWeights also know where the model config is.

@@ -164,6 +164,22 @@ func (fs *flagSet) parse(args []string) error {
 	return usagef("%v", err)
 }
 
+// parseAll parses args allowing flags after positional arguments too (as in
+// "verify out --source in") and returns the positional arguments.
+func (fs *flagSet) parseAll(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 func (fs *flagSet) printHelp() {
 	w := fs.e.stdout
 	fmt.Fprintf(w, "Usage: nemo-migrate %s %s\n\n%s\n", fs.Name(), fs.synopsis, fs.help)

@@ -37,18 +37,9 @@ func runVerify(e *env, args []string) error {
 	source := fs.String("source", "", "the NeMo 1.0 `checkpoint` OUT was converted from, to compare bit for bit")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar")
-	// Allow flags after OUT, as in "verify out --source in".
-	var pos []string
-	rest := args
-	for {
-		if err := fs.parse(rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+	pos, err := fs.parseAll(args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
 		return usagef("want exactly one checkpoint directory, got %d", len(pos))

@@ -317,7 +317,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 		for _, t := range src.Tensors {
 			target := models.NeMo2Key(t.Key)
 			for _, ch := range t.Chunks {
-				info := dcp.StorageInfo{RelativePath: path2base(ch.Path), Offset: ch.ItemOffset, Length: ch.ItemLength}
+				info := dcp.StorageInfo{RelativePath: path.Base(ch.Path), Offset: ch.ItemOffset, Length: ch.ItemLength}
 				if err := w.RecordTensorChunk(target, t.DType, t.Shape, dcp.Chunk{Offsets: ch.Offsets, Sizes: ch.Sizes}, info); err != nil {
 					return err
 				}
@@ -327,7 +327,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			if isCoreAttentionExtraState(o.Key) {
 				continue
 			}
-			info := dcp.StorageInfo{RelativePath: path2base(o.Path), Offset: o.ItemOffset, Length: o.ItemLength}
+			info := dcp.StorageInfo{RelativePath: path.Base(o.Path), Offset: o.ItemOffset, Length: o.ItemLength}
 			if err := w.RecordObject(models.NeMo2Key(o.Key), info); err != nil {
 				return err
 			}
@@ -378,7 +378,7 @@ func writeObjects(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 		}
 		if it.Action == FreshState {
 			empty := nemo2.EmptyExtraState
-			if it.Fill == OpState.String() {
+			if it.kind == OpState {
 				empty = nemo2.EmptyOpExtraState
 			}
 			st, err := empty()
@@ -431,7 +431,7 @@ func copyDistcpFiles(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, 
 		}
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("%s: %w", path.Join(src.Dir, path2base(pf.Source)), err)
+			return fmt.Errorf("%s: %w", path.Join(src.Dir, path.Base(pf.Source)), err)
 		}
 	}
 	return nil

@@ -3,7 +3,9 @@ package convert
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"path"
 	"slices"
 
 	"nemo-migrate/internal/distckpt"
@@ -56,6 +58,8 @@ type PlanItem struct {
 	Action Action  `json:"action"`
 	File   string  `json:"file,omitempty"` // output file holding it
 	Fill   string  `json:"fill,omitempty"` // for fresh-state: the empty state written
+
+	kind ExtraKind // for fresh-state: which empty state Fill describes
 }
 
 // ExtraKind says which empty TransformerEngine state a fresh object gets.
@@ -134,11 +138,11 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 		taken = map[string]bool{}
 		for _, t := range src.Tensors {
 			for _, ch := range t.Chunks {
-				taken[path2base(ch.Path)] = true
+				taken[path.Base(ch.Path)] = true
 			}
 		}
 		for _, o := range src.Objects {
-			taken[path2base(o.Path)] = true
+			taken[path.Base(o.Path)] = true
 		}
 	}
 	p.objectFile = freeItemFile(taken)
@@ -155,12 +159,12 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 				sizes[o.Path] = 0
 			}
 		}
-		for path := range sizes {
-			st, err := fs.Stat(src.FS, path)
+		for name := range sizes {
+			st, err := fs.Stat(src.FS, name)
 			if err != nil {
 				return nil, err
 			}
-			sizes[path] = st.Size()
+			sizes[name] = st.Size()
 		}
 		for _, t := range src.Tensors {
 			target := models.NeMo2Key(t.Key)
@@ -174,20 +178,15 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 			if err := claim(o.Key, target); err != nil {
 				return nil, err
 			}
-			it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, Action: CopyFile, File: path2base(o.Path)}
+			it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, Action: CopyFile, File: path.Base(o.Path)}
 			if isCoreAttentionExtraState(o.Key) {
-				it.Action, it.File, it.Fill, fresh = FreshState, p.objectFile, ModuleState.String(), true
+				it.Action, it.File, it.Fill, it.kind, fresh = FreshState, p.objectFile, ModuleState.String(), ModuleState, true
 			}
 			p.Objects = append(p.Objects, it)
 		}
-		var names []string
-		for path := range sizes {
-			names = append(names, path)
-		}
-		slices.Sort(names)
-		for _, path := range names {
-			p.Files = append(p.Files, PlanFile{Name: path2base(path), Source: path, Bytes: sizes[path]})
-			p.Bytes += sizes[path]
+		for _, name := range slices.Sorted(maps.Keys(sizes)) {
+			p.Files = append(p.Files, PlanFile{Name: path.Base(name), Source: name, Bytes: sizes[name]})
+			p.Bytes += sizes[name]
 		}
 	case distckpt.Zarr:
 		var tensorBytes int64
@@ -206,7 +205,7 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 			}
 			it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, Action: Repack, File: p.objectFile}
 			if isCoreAttentionExtraState(o.Key) {
-				it.Action, it.Fill = FreshState, ModuleState.String()
+				it.Action, it.Fill, it.kind = FreshState, ModuleState.String(), ModuleState
 			}
 			p.Objects = append(p.Objects, it)
 		}
@@ -221,7 +220,7 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 			continue
 		}
 		targets[x.Key] = ""
-		p.Objects = append(p.Objects, PlanItem{Target: x.Key, Action: FreshState, File: p.objectFile, Fill: x.Kind.String()})
+		p.Objects = append(p.Objects, PlanItem{Target: x.Key, Action: FreshState, File: p.objectFile, Fill: x.Kind.String(), kind: x.Kind})
 		p.Notes = append(p.Notes, fmt.Sprintf("%s: not in the source; writing an empty TransformerEngine state (%s)", x.Key, x.Kind))
 		fresh = true
 	}
@@ -244,7 +243,7 @@ func baseName(chunks []*distckpt.Chunk) string {
 	seen := map[string]bool{}
 	var names []string
 	for _, c := range chunks {
-		b := path2base(c.Path)
+		b := path.Base(c.Path)
 		if !seen[b] {
 			seen[b] = true
 			names = append(names, b)
@@ -255,15 +254,6 @@ func baseName(chunks []*distckpt.Chunk) string {
 		return names[0]
 	}
 	return fmt.Sprintf("%s (+%d more)", names[0], len(names)-1)
-}
-
-func path2base(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			return p[i+1:]
-		}
-	}
-	return p
 }
 
 // fileSection returns an OS file of the caller's own (to seek and close)

@@ -145,13 +145,11 @@ func (t *Target) sizeVocab(src *Source) error {
 	if !ok || len(emb.Shape) != 2 {
 		return nil // Check reports the missing embedding
 	}
-	divisible := 128
-	if v, ok := t.Config.Value("make_vocab_size_divisible_by"); ok {
-		if n, ok := toInt(v); ok && n > 0 {
-			divisible = n
-		}
+	arch, err := t.Config.Arch()
+	if err != nil {
+		return err
 	}
-	size, record, err := models.VocabSize(int(emb.Shape[0]), t.Tokenizer.VocabSize, divisible)
+	size, record, err := models.VocabSize(int(emb.Shape[0]), t.Tokenizer.VocabSize, arch.MakeVocabDivisibleBy)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src.NeMo1.Path, err)
 	}
@@ -297,16 +295,6 @@ func plain(n *omegaconf.Node) any {
 		return n.Str
 	}
 	return nil
-}
-
-func toInt(v any) (int, bool) {
-	switch v := v.(type) {
-	case int:
-		return v, true
-	case int64:
-		return int(v), true
-	}
-	return 0, false
 }
 
 func isDir(p string) bool {

@@ -100,31 +100,31 @@ func (c *Checkpoint) itemPath(metaName, rel string) (string, error) {
 
 // OpenItem opens a torch_dist chunk's stored item, a complete torch.save
 // archive, and checks that it holds a tensor of the chunk's dtype and sizes.
-func (ch *Chunk) OpenItem() (*torchsave.Tensor, io.Closer, error) {
+func (ch *Chunk) OpenItem() (*torchsave.Archive, *torchsave.Tensor, io.Closer, error) {
 	c := ch.Tensor
 	sr, closer, err := openSection(ch.fsys, ch.Path, ch.ItemOffset, ch.ItemLength)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s chunk at %v: %w", c.Key, ch.Offsets, err)
+		return nil, nil, nil, fmt.Errorf("%s chunk at %v: %w", c.Key, ch.Offsets, err)
 	}
 	a, err := torchsave.Open(sr, sr.Size())
 	if err != nil {
 		closer.Close()
-		return nil, nil, fmt.Errorf("%s chunk at %v (%s bytes %d..%d): %w", c.Key, ch.Offsets, ch.Path, ch.ItemOffset, ch.ItemOffset+ch.ItemLength, err)
+		return nil, nil, nil, fmt.Errorf("%s chunk at %v (%s bytes %d..%d): %w", c.Key, ch.Offsets, ch.Path, ch.ItemOffset, ch.ItemOffset+ch.ItemLength, err)
 	}
 	t, err := a.Tensor()
 	if err != nil {
 		closer.Close()
-		return nil, nil, fmt.Errorf("%s chunk at %v in %s: %w", c.Key, ch.Offsets, ch.Path, err)
+		return nil, nil, nil, fmt.Errorf("%s chunk at %v in %s: %w", c.Key, ch.Offsets, ch.Path, err)
 	}
 	if t.DType != c.DType || !slices.Equal(t.Shape, ch.Sizes) {
 		closer.Close()
-		return nil, nil, fmt.Errorf("%s chunk at %v in %s holds a %s tensor of shape %v, the index says %s %v", c.Key, ch.Offsets, ch.Path, t.DType, t.Shape, c.DType, ch.Sizes)
+		return nil, nil, nil, fmt.Errorf("%s chunk at %v in %s holds a %s tensor of shape %v, the index says %s %v", c.Key, ch.Offsets, ch.Path, t.DType, t.Shape, c.DType, ch.Sizes)
 	}
-	return t, closer, nil
+	return a, t, closer, nil
 }
 
 func (c *Checkpoint) openTorchDistChunk(ch *Chunk) (io.ReadCloser, error) {
-	t, closer, err := ch.OpenItem()
+	_, t, closer, err := ch.OpenItem()
 	if err != nil {
 		return nil, err
 	}
