@@ -138,8 +138,8 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 	return t, nil
 }
 
-// sizeVocab records the stored vocabulary size when NeMo 2 would compute a
-// different one from the tokenizer.
+// sizeVocab records the stored vocabulary size (models.VocabSize says why
+// always).
 func (t *Target) sizeVocab(src *Source) error {
 	emb, ok := src.Weights.Tensor(embeddingKey(src))
 	if !ok || len(emb.Shape) != 2 {
@@ -149,15 +149,15 @@ func (t *Target) sizeVocab(src *Source) error {
 	if err != nil {
 		return err
 	}
-	size, record, err := models.VocabSize(int(emb.Shape[0]), t.Tokenizer.VocabSize, arch.MakeVocabDivisibleBy)
+	size, note, err := models.VocabSize(int(emb.Shape[0]), t.Tokenizer.VocabSize, arch.MakeVocabDivisibleBy)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src.NeMo1.Path, err)
 	}
-	if record {
-		if err := t.Config.Set("vocab_size", size); err != nil {
-			return err
-		}
-		t.Warnings = append(t.Warnings, fmt.Sprintf("the embedding holds %d rows (the tokenizer's %d padded for tensor parallelism in NeMo 1); recording vocab_size=%d so NeMo 2 loads it", emb.Shape[0], t.Tokenizer.VocabSize, size))
+	if err := t.Config.Set("vocab_size", size); err != nil {
+		return err
+	}
+	if note != "" {
+		t.Warnings = append(t.Warnings, note)
 	}
 	return nil
 }

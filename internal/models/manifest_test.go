@@ -327,23 +327,27 @@ func TestVocabSize(t *testing.T) {
 	for _, tc := range []struct {
 		rows, vocab, div int
 		want             int
-		record           bool
+		note             bool
 		fail             bool
 	}{
-		{32000, 32000, 128, 0, false, false},       // Llama-2 at TP 1: NeMo 2 computes the same
-		{32768, 32000, 128, 32768, true, false},    // Llama-2 trained at TP 8
-		{128256, 128256, 128, 0, false, false},     // Llama-3 at TP 1
-		{129024, 128256, 128, 129024, true, false}, // Llama-3 trained at TP 8
-		{50304, 50257, 128, 0, false, false},       // GPT-2 vocabulary padded
-		{50257, 50257, 128, 50257, true, false},    // unpadded embedding
-		{31999, 32000, 128, 0, false, true},        // tokenizer too big
-		{256000, 0, 128, 256000, true, false},      // no tokenizer size known
+		{32000, 32000, 128, 32000, false, false},    // Llama-2 at TP 1: what NeMo 2 computes at TP 1
+		{32768, 32000, 128, 32768, true, false},     // Llama-2 trained at TP 8
+		{128256, 128256, 128, 128256, false, false}, // Llama-3 at TP 1
+		{129024, 128256, 128, 129024, true, false},  // Llama-3 trained at TP 8
+		{50304, 50257, 128, 50304, false, false},    // GPT-2 vocabulary padded
+		{50257, 50257, 128, 50257, true, false},     // unpadded embedding
+		{31999, 32000, 128, 0, false, true},         // tokenizer too big
+		{256000, 0, 128, 256000, false, false},      // no tokenizer size known
 		{0, 32000, 128, 0, false, true},
 	} {
-		got, record, err := VocabSize(tc.rows, tc.vocab, tc.div)
-		if (err != nil) != tc.fail || got != tc.want || record != tc.record {
-			t.Errorf("VocabSize(%d, %d, %d) = %d, %v, %v", tc.rows, tc.vocab, tc.div, got, record, err)
+		got, note, err := VocabSize(tc.rows, tc.vocab, tc.div)
+		if (err != nil) != tc.fail || got != tc.want || (note != "") != tc.note {
+			t.Errorf("VocabSize(%d, %d, %d) = %d, %q, %v", tc.rows, tc.vocab, tc.div, got, note, err)
 		}
+	}
+	// The note states the real padding.
+	if _, note, _ := VocabSize(1024, 873, 128); !strings.Contains(note, "873 tokens") || !strings.Contains(note, "pads them to 896") {
+		t.Errorf("note %q does not state 873 -> 896", note)
 	}
 	if PaddedVocab(32000, 128, 8) != 32768 || PaddedVocab(128256, 128, 8) != 129024 {
 		t.Error("PaddedVocab")

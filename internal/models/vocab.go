@@ -3,34 +3,33 @@ package models
 import "fmt"
 
 // VocabSize returns the vocab_size to record in a NeMo 2 config for a
-// checkpoint whose word embedding has rows rows, and whether to record it
-// at all.
+// checkpoint whose word embedding has rows rows, and a note for the user
+// when those rows are not what NeMo 2 would compute from the tokenizer at
+// tensor parallel size 1 ("" otherwise).
 //
-// NeMo 2 at tensor parallel size 1 sizes the embedding as the tokenizer's
-// vocabulary padded to a multiple of make_vocab_size_divisible_by
-// (nemo.lightning.base.get_vocab_size), unless the config sets vocab_size,
-// which it then uses as is. NeMo 1 padded to a multiple of
-// make_vocab_size_divisible_by × tensor_model_parallel_size, so a model
-// trained at TP > 1 may hold more rows (Llama-2: 32000 → 32768 at TP 8;
-// Llama-3: 128256 → 129024 at TP 8) than NeMo 2 would compute, and the load
-// would then see a shape mismatch. When rows differ from NeMo 2's own
-// padding, the stored size must be recorded; when they agree, NeMo 2
-// computes the same size and nothing is recorded, as NeMo's converter
-// records nothing.
+// The stored row count is always recorded. NeMo 2 sizes the embedding from
+// the tokenizer only when vocab_size is unset, padding it to a multiple of
+// make_vocab_size_divisible_by × tensor_model_parallel_size of the run that
+// loads it (nemo.lightning.base.get_vocab_size): a finetune at another TP
+// would compute another size than the stored one (320 tokens: 384 rows at
+// TP 1, 512 at TP 2) and the load would fail on the embedding's global
+// shape. NeMo 1 padded with the TP it trained at, so an embedding may hold
+// more rows than TP 1 needs (Llama-2: 32000 -> 32768 at TP 8).
 //
 // It fails when the embedding cannot hold the tokenizer's ids.
-func VocabSize(rows, tokenizerVocab, divisibleBy int) (vocabSize int, record bool, err error) {
+func VocabSize(rows, tokenizerVocab, divisibleBy int) (vocabSize int, note string, err error) {
 	if rows <= 0 {
-		return 0, false, fmt.Errorf("word embedding has %d rows", rows)
+		return 0, "", fmt.Errorf("word embedding has %d rows", rows)
 	}
 	if tokenizerVocab <= 0 {
-		return rows, true, nil
+		return rows, "", nil
 	}
 	if rows < tokenizerVocab {
-		return 0, false, fmt.Errorf("the word embedding has %d rows but the tokenizer has %d tokens: the tokenizer does not belong to this checkpoint", rows, tokenizerVocab)
+		return 0, "", fmt.Errorf("the word embedding has %d rows but the tokenizer has %d tokens: the tokenizer does not belong to this checkpoint", rows, tokenizerVocab)
 	}
-	if rows == PaddedVocab(tokenizerVocab, divisibleBy, 1) {
-		return 0, false, nil
+	if p := PaddedVocab(tokenizerVocab, divisibleBy, 1); rows != p {
+		note = fmt.Sprintf("the embedding holds %d rows for the tokenizer's %d tokens (NeMo 2 pads them to %d at TP 1 with make_vocab_size_divisible_by %d; NeMo 1 padded for the tensor parallelism it trained with); vocab_size=%d is recorded so NeMo 2 loads it at any TP",
+			rows, tokenizerVocab, p, divisibleBy, rows)
 	}
-	return rows, true, nil
+	return rows, note, nil
 }
