@@ -41,12 +41,21 @@ runpy.run_module("nemo1fixture", run_name="__main__")
 	return dir, input
 }
 
-// checkWithTorch has torch load the output and compare it with the source.
+// checkWithTorch has the host's torch load the output and compare it with
+// the source.
 func checkWithTorch(t *testing.T, out, fixtureDir string, withContext bool) {
 	t.Helper()
-	res := oracle.Run(t, []string{"torch", "zarr", "yaml"}, `
-import json, sys, nemo1fixture
-problems = nemo1fixture.check_nemo2(sys.argv[1], sys.argv[2] + "/expected.pt")
+	checkNeMo2(t, oracle.Interpreter(), out, fixtureDir, withContext)
+}
+
+// checkNeMo2 runs nemo2check.check_nemo2 on the interpreter python (the
+// host's torch 1.13 or an [oracle.Stack]'s current torch) and fails t with
+// every problem it finds.
+func checkNeMo2(t *testing.T, python, out, fixtureDir string, withContext bool) {
+	t.Helper()
+	res := oracle.RunWith(t, python, []string{"torch", "numpy", "yaml"}, `
+import json, sys, nemo2check
+problems = nemo2check.check_nemo2(sys.argv[1], sys.argv[2] + "/expected.pt")
 if sys.argv[3] == "no":
     problems = [p for p in problems if p != "no context/"]
 print(json.dumps(problems))

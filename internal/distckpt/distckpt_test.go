@@ -36,11 +36,11 @@ runpy.run_module("nemo1fixture", run_name="__main__")
 `, append([]string{dir, "--form", "dir"}, args...)...)
 	expected = filepath.Join(dir, "expected")
 	out := oracle.Run(t, []string{"torch", "zarr"}, `
-import sys, nemo1fixture
-nemo1fixture.dump_expected(sys.argv[1] + "/expected.pt", sys.argv[2])
+import sys, nemo2check
+nemo2check.dump_expected(sys.argv[1] + "/expected.pt", sys.argv[2])
 if sys.argv[3] == "torch_dist":
     # The fixture itself must be a checkpoint torch's own reader loads.
-    print("bad:", nemo1fixture.load_dcp(sys.argv[1] + "/extracted/model_weights", sys.argv[1] + "/expected.pt"))
+    print("bad:", nemo2check.load_dcp(sys.argv[1] + "/extracted/model_weights", sys.argv[1] + "/expected.pt"))
 `, dir, expected, backendOf(args))
 	if strings.Contains(string(out), "bad:") && !strings.Contains(string(out), "bad: []") {
 		t.Fatalf("torch cannot load the fixture: %s", out)

@@ -6,7 +6,20 @@
 // module is missing the test is skipped, unless NEMO_MIGRATE_INTEROP=require
 // is set (CI sets it), in which case the test fails. NEMO_MIGRATE_PYTHON
 // names the interpreter; the default is /usr/bin/python3, Debian's, which
-// is the one that sees python3-torch.
+// is the one that sees python3-torch (torch 1.13 on Debian 12).
+//
+// Tests that also prove output against current torch call [Stacks], which
+// returns the interpreters NEMO_MIGRATE_STACKS configures, a space-separated
+// list of NAME=PYTHON (for example
+// "torch-2.6=/var/cache/nemo-migrate/trixie/.python3"), and run scripts with
+// [RunWith] or [RunErrWith]. .ci/chroot builds such interpreters (Debian
+// chroots whose python3 sees the host's /tmp and this repository at the same
+// paths) and .ci/run sets the variable.
+//
+// Every script runs with py/ on PYTHONPATH, where the helper modules are:
+// torchshim.py (one DCP API over torch 1.13 and 2.x), nemo1fixture.py (the
+// NeMo 1 fixture writer, host torch 1.13 only) and nemo2check.py (checks a
+// converted NeMo 2 checkpoint, any torch).
 package oracle
 
 import (
@@ -41,28 +54,39 @@ func required() bool { return os.Getenv("NEMO_MIGRATE_INTEROP") == "require" }
 func Python(t testing.TB, modules ...string) string {
 	t.Helper()
 	py := Interpreter()
-	key := py + "\x00" + strings.Join(modules, ",")
-	mu.Lock()
-	err, ok := checked[key]
-	if !ok {
-		script := "import " + strings.Join(append([]string{"sys"}, modules...), ", ")
-		cmd := exec.Command(py, "-c", script)
-		cmd.Env = env()
-		var out []byte
-		out, err = cmd.CombinedOutput()
-		if err != nil {
-			err = &importError{py: py, modules: modules, out: strings.TrimSpace(string(out)), err: err}
-		}
-		checked[key] = err
-	}
-	mu.Unlock()
-	if err != nil {
-		if required() {
-			t.Fatalf("interop required but unavailable: %v", err)
-		}
-		t.Skipf("interop test skipped: %v (install Debian's python3-torch python3-zarr ...; see .ci/run)", err)
+	if err := importable(py, modules); err != nil {
+		unavailable(t, err.Error()+" (install Debian's python3-torch python3-zarr ...; see .ci/run)")
 	}
 	return py
+}
+
+// unavailable skips t, or fails it when interop is required.
+func unavailable(t testing.TB, why string) {
+	t.Helper()
+	if required() {
+		t.Fatalf("interop required but unavailable: %s", why)
+	}
+	t.Skipf("interop test skipped: %s", why)
+}
+
+// importable reports whether py imports every module, once per
+// interpreter and module list.
+func importable(py string, modules []string) error {
+	key := py + "\x00" + strings.Join(modules, ",")
+	mu.Lock()
+	defer mu.Unlock()
+	if err, ok := checked[key]; ok {
+		return err
+	}
+	script := "import " + strings.Join(append([]string{"sys"}, modules...), ", ")
+	cmd := exec.Command(py, "-c", script)
+	cmd.Env = env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		err = &importError{py: py, modules: modules, out: strings.TrimSpace(string(out)), err: err}
+	}
+	checked[key] = err
+	return err
 }
 
 type importError struct {
@@ -73,7 +97,15 @@ type importError struct {
 }
 
 func (e *importError) Error() string {
-	return e.py + " cannot import " + strings.Join(e.modules, ", ") + ": " + e.err.Error() + ": " + lastLine(e.out)
+	mods := strings.Join(e.modules, ", ")
+	if mods == "" {
+		mods = "sys"
+	}
+	s := e.py + " cannot import " + mods + ": " + e.err.Error()
+	if l := lastLine(e.out); l != "" {
+		s += ": " + l
+	}
+	return s
 }
 
 func lastLine(s string) string {
@@ -83,8 +115,48 @@ func lastLine(s string) string {
 	return s
 }
 
-// Dir is the directory holding the Python helper modules (torchshim.py),
-// which Run puts on PYTHONPATH.
+// A Stack is one configured current-torch interpreter: Name labels it in
+// test names (e.g. "torch-2.6"), Python is the interpreter to run.
+type Stack struct{ Name, Python string }
+
+// Stacks returns the stacks NEMO_MIGRATE_STACKS configures whose
+// interpreter imports every module named, in the order given. When none is
+// configured, or a configured one cannot import the modules, t is skipped
+// (a stack that cannot import is left out when others can), or failed when
+// NEMO_MIGRATE_INTEROP=require. A malformed variable always fails t.
+func Stacks(t testing.TB, modules ...string) []Stack {
+	t.Helper()
+	const hint = "build them with .ci/chroot and set NEMO_MIGRATE_STACKS=\"NAME=PYTHON ...\" as .ci/run does"
+	v := strings.TrimSpace(os.Getenv("NEMO_MIGRATE_STACKS"))
+	if v == "" {
+		unavailable(t, "no current torch stack configured: "+hint)
+		return nil
+	}
+	var stacks []Stack
+	var missing []string
+	for _, f := range strings.Fields(v) {
+		name, py, ok := strings.Cut(f, "=")
+		if !ok || name == "" || py == "" {
+			t.Fatalf("NEMO_MIGRATE_STACKS: %q is not NAME=PYTHON", f)
+		}
+		if err := importable(py, modules); err != nil {
+			missing = append(missing, name+": "+err.Error())
+			continue
+		}
+		stacks = append(stacks, Stack{Name: name, Python: py})
+	}
+	if len(missing) > 0 {
+		why := "current torch stack unavailable: " + strings.Join(missing, "; ") + " (" + hint + ")"
+		if required() || len(stacks) == 0 {
+			unavailable(t, why)
+		}
+		t.Logf("interop stack skipped: %s", why)
+	}
+	return stacks
+}
+
+// Dir is the directory holding the Python helper modules (torchshim.py,
+// nemo1fixture.py, nemo2check.py), which every script gets on PYTHONPATH.
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "py")
@@ -96,24 +168,39 @@ func env() []string {
 	return e
 }
 
-// Run runs a Python script with arguments after checking that modules
-// import, and returns its standard output. A failing script fails t with
-// its standard error.
+// Run runs a Python script with arguments on [Interpreter] after checking
+// that modules import, and returns its standard output. A failing script
+// fails t with its standard error.
 func Run(t testing.TB, modules []string, script string, args ...string) []byte {
 	t.Helper()
-	stdout, stderr, err := RunErr(t, modules, script, args...)
-	if err != nil {
-		t.Fatalf("python script failed: %v\n--- stderr ---\n%s\n--- script ---\n%s", err, stderr, script)
-	}
-	return stdout
+	return RunWith(t, Interpreter(), modules, script, args...)
 }
 
 // RunErr is like Run but returns the error and standard error instead of
 // failing, for tests that expect Python to reject something.
 func RunErr(t testing.TB, modules []string, script string, args ...string) (stdout []byte, stderr string, err error) {
 	t.Helper()
-	py := Python(t, modules...)
-	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
+	return RunErrWith(t, Interpreter(), modules, script, args...)
+}
+
+// RunWith is Run on the interpreter python (a [Stack]'s, say).
+func RunWith(t testing.TB, python string, modules []string, script string, args ...string) []byte {
+	t.Helper()
+	stdout, stderr, err := RunErrWith(t, python, modules, script, args...)
+	if err != nil {
+		t.Fatalf("python script failed (%s): %v\n--- stderr ---\n%s\n--- script ---\n%s", python, err, stderr, script)
+	}
+	return stdout
+}
+
+// RunErrWith is RunErr on the interpreter python. When python cannot
+// import the modules t is skipped, or failed when interop is required.
+func RunErrWith(t testing.TB, python string, modules []string, script string, args ...string) (stdout []byte, stderr string, err error) {
+	t.Helper()
+	if err := importable(python, modules); err != nil {
+		unavailable(t, err.Error()+" (see .ci/run)")
+	}
+	cmd := exec.Command(python, append([]string{"-c", script}, args...)...)
 	cmd.Env = env()
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
