@@ -61,12 +61,20 @@ type markObj struct{}
 // Decode decodes the pickle at the start of data. Bytes after STOP are
 // ignored, as Python does.
 func (d *Decoder) Decode(data []byte) (any, error) {
+	v, _, err := d.DecodePrefix(data)
+	return v, err
+}
+
+// DecodePrefix decodes the pickle at the start of data and also returns
+// its length through STOP, for formats that store pickles back to back
+// (torch's legacy torch.save).
+func (d *Decoder) DecodePrefix(data []byte) (v any, n int, err error) {
 	s := &decodeState{Decoder: d, data: data, memo: make(map[uint64]any)}
-	v, err := s.run()
+	v, err = s.run()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return v, nil
+	return v, s.pos, nil
 }
 
 func (s *decodeState) errorf(format string, args ...any) error {
