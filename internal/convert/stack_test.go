@@ -45,3 +45,34 @@ func TestCurrentStacks(t *testing.T) {
 		}
 	}
 }
+
+// dcpToTorchSave runs torch's own offline converter on weights/ (it reads
+// metadata.planner_data, which torch 2.6 requires to be a dict) and checks
+// that the single-file result holds every tensor of the index.
+const dcpToTorchSave = `
+import os, sys, torch, pickle
+from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+weights, out = sys.argv[1], sys.argv[2]
+dcp_to_torch_save(weights, out)
+sd = torch.load(out, weights_only=False)
+md = pickle.load(open(os.path.join(weights, ".metadata"), "rb"))
+missing = [k for k in md.state_dict_metadata if k not in sd]
+assert not missing, "dcp_to_torch_save lost %s" % missing[:3]
+print(len(sd))
+`
+
+// TestDCPToTorchSave shows torch's dcp_to_torch_save works on our output
+// under every current stack.
+func TestDCPToTorchSave(t *testing.T) {
+	stacks := oracle.Stacks(t, "torch")
+	_, input := writeFixture(t, "--arch", "llama", "--backend", "zarr")
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := Run(context.Background(), Options{Input: input, Output: out, Target: &TargetOptions{ModelID: "auto"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stacks {
+		t.Run(s.Name, func(t *testing.T) {
+			oracle.RunWith(t, s.Python, []string{"torch"}, dcpToTorchSave, filepath.Join(out, "weights"), filepath.Join(t.TempDir(), "all.pt"))
+		})
+	}
+}

@@ -62,9 +62,17 @@ func Marshal(m *Metadata) ([]byte, error) {
 			)),
 		})
 	}
+	// planner_data as DefaultSavePlanner records it for a flat state dict
+	// (flatten_state_dict maps each key to its path, here the key alone).
+	// torch's dcp_to_torch_save (torch 2.6) needs it: its planner tests
+	// "k in metadata.planner_data" and fails on None.
+	planner := &pickle.Dict{}
+	for _, e := range m.Entries {
+		planner.Items = append(planner.Items, pickle.Item{Key: e.FQN, Value: pickle.Tuple{e.FQN}})
+	}
 	state := pickle.NewDict(
 		"state_dict_metadata", sdm,
-		"planner_data", nil,
+		"planner_data", planner,
 		"storage_data", storage,
 	)
 	if m.Version != "" {
