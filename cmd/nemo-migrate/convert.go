@@ -35,6 +35,11 @@ torch_dist files are copied whole (reflink or copy_file_range where the
 filesystem allows) and only the index is rewritten; zarr chunks are wrapped
 into torch.save items. Keys change from "model." to "module.".
 
+Parameters keep the checkpoint's dtype (bf16, fp16 or fp32), and the NeMo 2.0
+config says so (params_dtype and the precision plugin), so nothing is lost.
+--dtype casts them while streaming, rounding to nearest even as torch does;
+verify --source then compares against the cast source.
+
 The output is built in a hidden sibling directory and renamed into place only
 when complete; an error or Ctrl-C removes it. An existing non-empty output is
 refused unless --force is given.
@@ -58,6 +63,7 @@ func runConvert(e *env, args []string) error {
 	tokVocab := fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary `file` (JSON, as NeMo's TiktokenTokenizer reads); overrides every other tokenizer source")
 	fs.String("tokenizer_model_name", "TiktokenTokenizer", "accepted for compatibility with NeMo's converter, whose only tokenizer model `name` for --tokenizer_vocab_file is TiktokenTokenizer")
 	offline := fs.Bool("offline", false, "never download a Hugging Face tokenizer (otherwise one named by the checkpoint is fetched from $HF_ENDPOINT, default the public Hub, with $HF_TOKEN)")
+	dtype := fs.String("dtype", "", "cast the parameters to this `dtype`: bfloat16, float16 or float32 (default: keep the checkpoint's)")
 	force := fs.Bool("force", false, "replace an existing non-empty output directory")
 	dryRun := fs.Bool("dry-run", false, "print the plan (every key mapping, shape, byte count and file) and checks; write nothing")
 	asJSON := fs.Bool("json", false, "print the plan (with --dry-run) or a summary as JSON")
@@ -79,7 +85,18 @@ func runConvert(e *env, args []string) error {
 	if !*offline {
 		target.Hub = hubConfig()
 	}
-	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool, Target: target}
+	switch *dtype {
+	case "", "bfloat16", "float16", "float32":
+	case "bf16":
+		*dtype = "bfloat16"
+	case "fp16", "half":
+		*dtype = "float16"
+	case "fp32", "float":
+		*dtype = "float32"
+	default:
+		return usagef("--dtype %s: want bfloat16, float16 or float32", *dtype)
+	}
+	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool, Target: target, DType: *dtype}
 
 	if *dryRun {
 		plan, err := convert.DryRun(e.ctx, opts)
@@ -153,7 +170,11 @@ func printPlan(w io.Writer, p *convert.Plan) error {
 	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tTARGET\tDTYPE\tSHAPE\tCHUNKS\tBYTES\tACTION")
 	for _, t := range p.Tensors {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Source, t.Target, t.DType, shapeString(t.Shape), t.Chunks, humanBytes(t.Bytes), t.Action)
+		dt := t.DType
+		if t.Cast != "" {
+			dt += "->" + t.Cast
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Source, t.Target, dt, shapeString(t.Shape), t.Chunks, humanBytes(t.Bytes), t.Action)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nOBJECTS")

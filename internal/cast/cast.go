@@ -23,14 +23,14 @@ func isFloat(d torchsave.DType) bool {
 }
 
 // Reader returns a reader of r's little-endian elements of dtype from as
-// elements of dtype to. It fails with io.ErrUnexpectedEOF when r ends
+// elements of dtype to (r itself when they are the same). It fails with io.ErrUnexpectedEOF when r ends
 // inside an element.
 func Reader(r io.Reader, from, to torchsave.DType) (io.Reader, error) {
-	if !Supported(from, to) {
-		return nil, fmt.Errorf("cast: cannot convert %s to %s (only between bfloat16, float16 and float32)", from, to)
-	}
 	if from == to {
 		return r, nil
+	}
+	if !Supported(from, to) {
+		return nil, fmt.Errorf("cast: cannot convert %s to %s (only between bfloat16, float16 and float32)", from, to)
 	}
 	return &reader{r: r, from: from, to: to, in: make([]byte, 0, 64<<10)}, nil
 }

@@ -21,11 +21,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"nemo-migrate/internal/cast"
 	"nemo-migrate/internal/dcp"
 	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/nemo1"
 	"nemo-migrate/internal/nemo2"
+	"nemo-migrate/internal/teextra"
+	"nemo-migrate/internal/torchsave"
 )
 
 // Options say what to convert and how.
@@ -45,6 +48,10 @@ type Options struct {
 	// model loads that the source may lack; missing ones get an empty
 	// TransformerEngine state of their kind. Run adds the target's own.
 	ExtraObjects []Extra
+
+	// DType casts the parameters to bfloat16, float16 or float32 while
+	// streaming ("" keeps the source's dtype, bit for bit).
+	DType string
 
 	// Progress, if set, is called as bytes are written.
 	Progress func(done, total int64)
@@ -91,7 +98,15 @@ func (s *Source) Close() error { return s.NeMo1.Close() }
 
 // PlanFor returns what converting src would do.
 func PlanFor(src *Source, opts Options) (*Plan, error) {
-	p, err := makePlan(src.Weights, opts.ExtraObjects)
+	var cs castSpec
+	if opts.DType != "" {
+		from, err := ParamsDType(src.Weights)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src.NeMo1.Path, err)
+		}
+		cs = castSpec{from: from, to: opts.DType}
+	}
+	p, err := makePlan(src.Weights, opts.ExtraObjects, cs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.NeMo1.Path, err)
 	}
@@ -115,13 +130,18 @@ func (j *job) Close() {
 
 // prepare opens the input, resolves the target and plans the conversion.
 func prepare(ctx context.Context, opts Options, spoolDir string) (*job, error) {
+	if opts.DType != "" && !models.ValidParamsDType(opts.DType) {
+		return nil, fmt.Errorf("--dtype %s: want bfloat16, float16 or float32", opts.DType)
+	}
 	src, err := Open(opts.Input, spoolDir)
 	if err != nil {
 		return nil, err
 	}
 	j := &job{src: src}
 	if opts.Target != nil {
-		if j.target, err = ResolveTarget(ctx, src, *opts.Target); err != nil {
+		topts := *opts.Target
+		topts.dtype = opts.DType
+		if j.target, err = ResolveTarget(ctx, src, topts); err != nil {
 			src.Close()
 			return nil, err
 		}
@@ -309,8 +329,7 @@ func (p *progress) add(n int64) {
 
 // writeWeights moves every item of src into w as the plan says.
 func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *nemo2.WeightsWriter, p *progress) error {
-	switch src.Config.ShardedBackend {
-	case distckpt.TorchDist:
+	if !plan.rewrite {
 		if err := copyDistcpFiles(ctx, src, plan, w, p); err != nil {
 			return err
 		}
@@ -324,31 +343,37 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			}
 		}
 		for _, o := range src.Objects {
-			if isCoreAttentionExtraState(o.Key) {
-				continue
+			if isExtraState(o.Key) {
+				continue // re-encoded by writeObjects
 			}
 			info := dcp.StorageInfo{RelativePath: path.Base(o.Path), Offset: o.ItemOffset, Length: o.ItemLength}
 			if err := w.RecordObject(models.NeMo2Key(o.Key), info); err != nil {
 				return err
 			}
 		}
-	case distckpt.Zarr:
+	} else {
 		f, err := w.File(tensorFile)
 		if err != nil {
 			return err
 		}
 		for _, t := range src.Tensors {
 			target := models.NeMo2Key(t.Key)
+			to := torchsave.DType(plan.cast.of(string(t.DType)))
 			for _, ch := range t.Chunks {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				r, err := ch.Open()
+				rc, err := ch.Open()
 				if err != nil {
 					return fmt.Errorf("%s: %w", t.Key, err)
 				}
-				err = f.WriteTensor(target, t.DType, t.Shape, dcp.Chunk{Offsets: ch.Offsets, Sizes: ch.Sizes}, r)
-				r.Close()
+				r, err := cast.Reader(rc, t.DType, to)
+				if err != nil {
+					rc.Close()
+					return fmt.Errorf("%s: %w", t.Key, err)
+				}
+				err = f.WriteTensor(target, to, t.Shape, dcp.Chunk{Offsets: ch.Offsets, Sizes: ch.Sizes}, r)
+				rc.Close()
 				if err != nil {
 					return err
 				}
@@ -360,11 +385,11 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 }
 
 // writeObjects writes the objects convert creates itself: repacked zarr
-// objects and fresh extra states.
+// objects and extra states, fresh or re-encoded.
 func writeObjects(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *nemo2.WeightsWriter) error {
 	var f *nemo2.ItemFile
 	for _, it := range plan.Objects {
-		if it.Action != Repack && it.Action != FreshState {
+		if it.Action == CopyFile {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -377,15 +402,7 @@ func writeObjects(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			}
 		}
 		if it.Action == FreshState {
-			empty := nemo2.EmptyExtraState
-			if it.kind == OpState {
-				empty = nemo2.EmptyOpExtraState
-			}
-			st, err := empty()
-			if err != nil {
-				return err
-			}
-			if err := f.WriteObject(it.Target, st); err != nil {
+			if err := f.WriteObject(it.Target, teextra.Empty().Tensor()); err != nil {
 				return err
 			}
 			continue
@@ -393,6 +410,16 @@ func writeObjects(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 		o, ok := src.Object(it.Source)
 		if !ok {
 			return fmt.Errorf("object %s vanished", it.Source)
+		}
+		if it.Action == ReEncode {
+			pl, err := readExtraState(o)
+			if err != nil {
+				return err
+			}
+			if err := f.WriteObject(it.Target, pl.Tensor()); err != nil {
+				return err
+			}
+			continue
 		}
 		v, closer, err := o.Value()
 		if err != nil {

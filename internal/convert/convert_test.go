@@ -53,13 +53,25 @@ func checkWithTorch(t *testing.T, out, fixtureDir string, withContext bool) {
 // every problem it finds.
 func checkNeMo2(t *testing.T, python, out, fixtureDir string, withContext bool) {
 	t.Helper()
+	runCheckNeMo2(t, python, out, fixtureDir, withContext, "")
+}
+
+// checkNeMo2Cast is checkNeMo2 for an output whose parameters convert
+// cast to dtype cast ("" for none).
+func checkNeMo2Cast(t *testing.T, python, out, fixtureDir, cast string) {
+	t.Helper()
+	runCheckNeMo2(t, python, out, fixtureDir, true, cast)
+}
+
+func runCheckNeMo2(t *testing.T, python, out, fixtureDir string, withContext bool, cast string) {
+	t.Helper()
 	res := oracle.RunWith(t, python, []string{"torch", "numpy", "yaml"}, `
 import json, sys, nemo2check
-problems = nemo2check.check_nemo2(sys.argv[1], sys.argv[2] + "/expected.pt")
+problems = nemo2check.check_nemo2(sys.argv[1], sys.argv[2] + "/expected.pt", cast=sys.argv[4] or None)
 if sys.argv[3] == "no":
     problems = [p for p in problems if p != "no context/"]
 print(json.dumps(problems))
-`, out, fixtureDir, map[bool]string{true: "yes", false: "no"}[withContext])
+`, out, fixtureDir, map[bool]string{true: "yes", false: "no"}[withContext], cast)
 	var problems []string
 	if err := json.Unmarshal(res, &problems); err != nil {
 		t.Fatalf("checker output: %v: %s", err, res)

@@ -12,3 +12,9 @@ func ReplacedObject(key string) bool { return isCoreAttentionExtraState(key) }
 func isCoreAttentionExtraState(key string) bool {
 	return strings.Contains(key, "core_attention") && strings.Contains(key, "_extra_state")
 }
+
+// isExtraState reports keys of TransformerEngine extra states, which
+// convert re-encodes (internal/teextra) rather than copies.
+func isExtraState(key string) bool {
+	return strings.Contains(key, "_extra_state")
+}

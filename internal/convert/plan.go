@@ -7,10 +7,12 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strings"
 
 	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/tarfs"
+	"nemo-migrate/internal/teextra"
 )
 
 // Action says how an item reaches the output.
@@ -19,8 +21,9 @@ type Action string
 // The ways items are moved.
 const (
 	CopyFile   Action = "copy-file"   // the whole source .distcp file is copied verbatim
-	WrapChunk  Action = "wrap-chunk"  // a zarr chunk becomes a torch.save item
+	WrapChunk  Action = "wrap-chunk"  // a chunk's elements become a new torch.save item (zarr, or a cast)
 	Repack     Action = "repack"      // a zarr object file becomes torch.save([obj])
+	ReEncode   Action = "re-encode"   // a TransformerEngine extra state is written in the form every TE loads
 	FreshState Action = "fresh-state" // an empty TransformerEngine extra state is written
 )
 
@@ -44,7 +47,9 @@ type Plan struct {
 	Tokenizer   string `json:"tokenizer,omitempty"`
 	VocabSize   int    `json:"tokenizer_vocab_size,omitempty"`
 
-	objectFile string // the file convert writes its own objects into
+	objectFile string   // the file convert writes its own objects into
+	rewrite    bool     // tensors are written anew (zarr source, or a cast), not copied in files
+	cast       castSpec // the cast applied to rewritten tensors
 }
 
 // PlanItem maps one source key to its target.
@@ -57,39 +62,21 @@ type PlanItem struct {
 	Bytes  int64   `json:"bytes"`
 	Action Action  `json:"action"`
 	File   string  `json:"file,omitempty"` // output file holding it
-	Fill   string  `json:"fill,omitempty"` // for fresh-state: the empty state written
-
-	kind ExtraKind // for fresh-state: which empty state Fill describes
-}
-
-// ExtraKind says which empty TransformerEngine state a fresh object gets.
-type ExtraKind int
-
-const (
-	// ModuleState is a TE module's (Linear, LayerNormLinear,
-	// DotProductAttention, grouped MLP): io.BytesIO(torch.save(None)), what
-	// TE 1.x wrote without fp8, which TE 1.x and 2.x and Megatron-Core's
-	// grouped-MLP decoder accept.
-	ModuleState ExtraKind = iota
-	// OpState is an operation-based TE norm's (TE >= 1.13): an empty uint8
-	// tensor, what those ops write without fp8 and the only non-None value
-	// their set_extra_state accepts.
-	OpState
-)
-
-func (k ExtraKind) String() string {
-	if k == OpState {
-		return "empty uint8 tensor"
-	}
-	return "BytesIO(torch.save(None))"
+	Fill   string  `json:"fill,omitempty"` // for fresh-state and re-encode: the state written
+	Cast   string  `json:"cast,omitempty"` // the dtype the elements are cast to, if any
 }
 
 // Extra is an object the target model loads, which convert writes with an
 // empty state when the source lacks it.
 type Extra struct {
-	Key  string
-	Kind ExtraKind
+	Key string
 }
+
+// Fill descriptions of extra states in the plan.
+const (
+	fillEmpty = "uint8 tensor: pickle.dumps(None)"
+	fillFP8   = "uint8 tensor: pickled fp8 scaling state"
+)
 
 // PlanFile is one output .distcp file.
 type PlanFile struct {
@@ -120,9 +107,28 @@ func freeItemFile(taken map[string]bool) string {
 	}
 }
 
+// A cast converts the tensors stored in one dtype to another.
+type castSpec struct{ from, to string }
+
+// of returns the dtype a tensor of dtype d is written in.
+func (c castSpec) of(d string) string {
+	if c.to != "" && d == c.from {
+		return c.to
+	}
+	return d
+}
+
+func (c castSpec) active() bool { return c.to != "" && c.to != c.from }
+
 // makePlan decides how every item of src reaches the output.
-func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
-	p := &Plan{Backend: src.Config.ShardedBackend}
+func makePlan(src *distckpt.Checkpoint, extraObjects []Extra, cs castSpec) (*Plan, error) {
+	p := &Plan{Backend: src.Config.ShardedBackend, cast: cs}
+	backend := src.Config.ShardedBackend
+	if backend == distckpt.TorchDist && cs.active() {
+		// Cast tensors are written anew, so nothing is copied whole.
+		backend = distckpt.Zarr
+		p.Notes = append(p.Notes, fmt.Sprintf("casting %s tensors to %s: every item is written anew instead of copying the .distcp files", cs.from, cs.to))
+	}
 	p.Notes = append(p.Notes, src.Notes...)
 	targets := map[string]string{}
 	claim := func(source, target string) error {
@@ -132,9 +138,8 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 		targets[target] = source
 		return nil
 	}
-	fresh := false
 	taken := map[string]bool{tensorFile: true}
-	if src.Config.ShardedBackend == distckpt.TorchDist {
+	if backend == distckpt.TorchDist {
 		taken = map[string]bool{}
 		for _, t := range src.Tensors {
 			for _, ch := range t.Chunks {
@@ -146,47 +151,19 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 		}
 	}
 	p.objectFile = freeItemFile(taken)
-	switch src.Config.ShardedBackend {
+	writes := false             // convert writes objects of its own into p.objectFile
+	sizes := map[string]int64{} // torch_dist: the source files copied whole
+	switch backend {
 	case distckpt.TorchDist:
-		sizes := map[string]int64{}
-		for _, t := range src.Tensors {
-			for _, ch := range t.Chunks {
-				sizes[ch.Path] = 0
-			}
-		}
-		for _, o := range src.Objects {
-			if !isCoreAttentionExtraState(o.Key) {
-				sizes[o.Path] = 0
-			}
-		}
-		for name := range sizes {
-			st, err := fs.Stat(src.FS, name)
-			if err != nil {
-				return nil, err
-			}
-			sizes[name] = st.Size()
-		}
 		for _, t := range src.Tensors {
 			target := models.NeMo2Key(t.Key)
 			if err := claim(t.Key, target); err != nil {
 				return nil, err
 			}
+			for _, ch := range t.Chunks {
+				sizes[ch.Path] = 0
+			}
 			p.Tensors = append(p.Tensors, PlanItem{Source: t.Key, Target: target, DType: string(t.DType), Shape: t.Shape, Chunks: len(t.Chunks), Bytes: t.NumBytes(), Action: CopyFile, File: baseName(t.Chunks)})
-		}
-		for _, o := range src.Objects {
-			target := models.NeMo2Key(o.Key)
-			if err := claim(o.Key, target); err != nil {
-				return nil, err
-			}
-			it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, Action: CopyFile, File: path.Base(o.Path)}
-			if isCoreAttentionExtraState(o.Key) {
-				it.Action, it.File, it.Fill, it.kind, fresh = FreshState, p.objectFile, ModuleState.String(), ModuleState, true
-			}
-			p.Objects = append(p.Objects, it)
-		}
-		for _, name := range slices.Sorted(maps.Keys(sizes)) {
-			p.Files = append(p.Files, PlanFile{Name: path.Base(name), Source: name, Bytes: sizes[name]})
-			p.Bytes += sizes[name]
 		}
 	case distckpt.Zarr:
 		var tensorBytes int64
@@ -195,36 +172,94 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra) (*Plan, error) {
 			if err := claim(t.Key, target); err != nil {
 				return nil, err
 			}
-			p.Tensors = append(p.Tensors, PlanItem{Source: t.Key, Target: target, DType: string(t.DType), Shape: t.Shape, Chunks: len(t.Chunks), Bytes: t.NumBytes(), Action: WrapChunk, File: tensorFile})
+			it := PlanItem{Source: t.Key, Target: target, DType: string(t.DType), Shape: t.Shape, Chunks: len(t.Chunks), Bytes: t.NumBytes(), Action: WrapChunk, File: tensorFile}
+			if to := cs.of(it.DType); to != it.DType {
+				it.Cast = to
+			}
+			p.Tensors = append(p.Tensors, it)
 			tensorBytes += t.NumBytes()
-		}
-		for _, o := range src.Objects {
-			target := models.NeMo2Key(o.Key)
-			if err := claim(o.Key, target); err != nil {
-				return nil, err
-			}
-			it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, Action: Repack, File: p.objectFile}
-			if isCoreAttentionExtraState(o.Key) {
-				it.Action, it.Fill, it.kind = FreshState, ModuleState.String(), ModuleState
-			}
-			p.Objects = append(p.Objects, it)
 		}
 		p.Files = append(p.Files, PlanFile{Name: tensorFile, Bytes: tensorBytes})
 		p.Bytes += tensorBytes
-		fresh = true
 	default:
-		return nil, fmt.Errorf("unsupported backend %q", src.Config.ShardedBackend)
+		return nil, fmt.Errorf("unsupported backend %q", backend)
 	}
+	p.rewrite = backend == distckpt.Zarr
+
+	var replaced, reencoded, fp8 int
+	forms := map[string]int{}
+	for _, o := range src.Objects {
+		target := models.NeMo2Key(o.Key)
+		if err := claim(o.Key, target); err != nil {
+			return nil, err
+		}
+		it := PlanItem{Source: o.Key, Target: target, Bytes: o.ItemLength, File: p.objectFile}
+		switch {
+		case isCoreAttentionExtraState(o.Key):
+			it.Action, it.Fill = FreshState, fillEmpty
+			replaced++
+		case isExtraState(o.Key):
+			pl, err := readExtraState(o)
+			if err != nil {
+				return nil, err
+			}
+			it.Action, it.Fill = ReEncode, fillEmpty
+			if pl.FP8 {
+				it.Fill = fillFP8
+				fp8++
+			}
+			reencoded++
+			forms[pl.Form]++
+		case backend == distckpt.TorchDist:
+			it.Action, it.File = CopyFile, path.Base(o.Path)
+			sizes[o.Path] = 0
+		default:
+			it.Action = Repack
+		}
+		writes = writes || it.Action != CopyFile
+		p.Objects = append(p.Objects, it)
+	}
+	if backend == distckpt.TorchDist {
+		for name := range sizes {
+			st, err := fs.Stat(src.FS, name)
+			if err != nil {
+				return nil, err
+			}
+			sizes[name] = st.Size()
+		}
+		for _, name := range slices.Sorted(maps.Keys(sizes)) {
+			p.Files = append(p.Files, PlanFile{Name: path.Base(name), Source: name, Bytes: sizes[name]})
+			p.Bytes += sizes[name]
+		}
+	}
+	if replaced > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d core_attention extra states replaced by TransformerEngine's empty state, as NeMo's converter does (an older TE's fp8 metadata there may not load)", replaced))
+	}
+	if reencoded > 0 {
+		var from []string
+		for _, f := range slices.Sorted(maps.Keys(forms)) {
+			from = append(from, fmt.Sprintf("%d %s", forms[f], f))
+		}
+		n := fmt.Sprintf("%d extra states re-encoded as uint8 tensors, the form every TransformerEngine version loads (stored as %s)", reencoded, strings.Join(from, ", "))
+		if fp8 > 0 {
+			n += fmt.Sprintf("; %d carry fp8 scaling state, kept: TransformerEngine >= 2.18 loads those only with NVTE_ALLOW_UNSAFE_PICKLE_EXTRA_STATE=1, as it does fp8 checkpoints it wrote itself", fp8)
+		}
+		p.Notes = append(p.Notes, n)
+	}
+	var missing []string
 	for _, x := range extraObjects {
 		if _, ok := targets[x.Key]; ok {
 			continue
 		}
 		targets[x.Key] = ""
-		p.Objects = append(p.Objects, PlanItem{Target: x.Key, Action: FreshState, File: p.objectFile, Fill: x.Kind.String(), kind: x.Kind})
-		p.Notes = append(p.Notes, fmt.Sprintf("%s: not in the source; writing an empty TransformerEngine state (%s)", x.Key, x.Kind))
-		fresh = true
+		p.Objects = append(p.Objects, PlanItem{Target: x.Key, Action: FreshState, File: p.objectFile, Fill: fillEmpty})
+		missing = append(missing, x.Key)
+		writes = true
 	}
-	if fresh || len(src.Objects) > 0 && src.Config.ShardedBackend == distckpt.Zarr {
+	if len(missing) > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d extra states the model loads are not in the source (%s%s); writing TransformerEngine's empty state", len(missing), missing[0], map[bool]string{true: ", ...", false: ""}[len(missing) > 1]))
+	}
+	if writes {
 		p.Files = append(p.Files, PlanFile{Name: p.objectFile})
 	}
 	slices.SortFunc(p.Objects, func(a, b PlanItem) int {
@@ -273,4 +308,19 @@ func fileSection(f fs.File) (file *os.File, off, n int64, ok bool) {
 		return f, 0, st.Size(), true
 	}
 	return nil, 0, 0, false
+}
+
+// readExtraState decodes an extra state of the source into the form it is
+// written in.
+func readExtraState(o *distckpt.Object) (*teextra.Payload, error) {
+	v, closer, err := o.Value()
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	pl, err := teextra.Normalize(v)
+	if err != nil {
+		return nil, fmt.Errorf("object %s in %s: %w", o.Key, o.Path, err)
+	}
+	return pl, nil
 }

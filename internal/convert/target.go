@@ -2,6 +2,7 @@ package convert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"nemo-migrate/internal/cast"
+	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/nemo2"
 	"nemo-migrate/internal/omegaconf"
@@ -30,6 +33,10 @@ type TargetOptions struct {
 	// Hub downloads a Hugging Face tokenizer when the checkpoint names one
 	// by repository id and no local copy is given. nil forbids downloads.
 	Hub *tokenizer.HubConfig
+
+	// DType is the parameter dtype of the output ("" keeps the source's);
+	// Options.DType sets it.
+	dtype string
 }
 
 // Target is the NeMo 2.0 model a conversion produces.
@@ -39,6 +46,12 @@ type Target struct {
 	Tokenizer *tokenizer.Info
 	Manifest  *models.Manifest
 	Warnings  []string
+
+	// Precision is the output's: the parameter dtype (the source's, or
+	// the one cast to) and the plugin precision.
+	Precision models.Precision
+	// SourceDType is the dtype the source stores its parameters in.
+	SourceDType string
 
 	cleanup func()
 }
@@ -111,6 +124,10 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 		}
 	}
 
+	if err := t.setPrecision(src, y, opts.dtype); err != nil {
+		return nil, err
+	}
+
 	tok, cleanup, err := resolveTokenizer(ctx, src, y, opts)
 	if err != nil {
 		return nil, err
@@ -126,7 +143,7 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 		t.Close()
 		return nil, err
 	}
-	t.Manifest, err = arch.Manifest(tok.VocabSize, models.Options{})
+	t.Manifest, err = arch.Manifest(tok.VocabSize, models.Options{DType: t.Precision.ParamsDType})
 	if err != nil {
 		t.Close()
 		return nil, err
@@ -136,6 +153,31 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 		return nil, err
 	}
 	return t, nil
+}
+
+// setPrecision decides the output's parameter dtype and plugin precision
+// and records them on the config. The parameters keep the source's dtype
+// unless dtype asks for a cast: NeMo's converter builds every model in
+// bf16 and lets the load cast fp16 and fp32 checkpoints, losing precision
+// silently; here the config describes what the checkpoint holds. The
+// plugin computes in model_config.yaml's precision when it is given and
+// no cast is asked for, else in the parameter dtype.
+func (t *Target) setPrecision(src *Source, y map[string]any, dtype string) error {
+	stored, err := ParamsDType(src.Weights)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src.NeMo1.Path, err)
+	}
+	t.SourceDType = stored
+	p := models.Precision{ParamsDType: stored, Plugin: models.PluginFor(stored)}
+	if dtype != "" && dtype != stored {
+		p = models.Precision{ParamsDType: dtype, Plugin: models.PluginFor(dtype)}
+	} else if v, ok := y["precision"]; ok && v != nil {
+		if p.Plugin, err = models.PluginPrecision(v); err != nil {
+			return fmt.Errorf("%s: model_config.yaml: %w", src.NeMo1.Path, err)
+		}
+	}
+	t.Precision = p
+	return models.SetPrecision(t.Config, p)
 }
 
 // sizeVocab records the stored vocabulary size (models.VocabSize says why
@@ -176,7 +218,11 @@ func embeddingKey(src *Source) string {
 func (t *Target) check(src *Source) error {
 	s := &models.Source{}
 	for _, tn := range src.Weights.Tensors {
-		s.Tensors = append(s.Tensors, models.SourceTensor{Key: models.NeMo2Key(tn.Key), DType: string(tn.DType), Shape: tn.Shape})
+		dt := string(tn.DType)
+		if dt == t.SourceDType {
+			dt = t.Precision.ParamsDType // cast on the way, if asked
+		}
+		s.Tensors = append(s.Tensors, models.SourceTensor{Key: models.NeMo2Key(tn.Key), DType: dt, Shape: tn.Shape})
 	}
 	for _, o := range src.Weights.Objects {
 		s.Objects = append(s.Objects, models.NeMo2Key(o.Key))
@@ -201,16 +247,12 @@ func (t *Target) check(src *Source) error {
 	return nil
 }
 
-// ExtraObjects returns the objects the model loads that the source lacks,
-// with the empty state TransformerEngine accepts for each kind.
+// ExtraObjects returns the objects the model loads; those the source lacks
+// are written with TransformerEngine's empty state.
 func (t *Target) ExtraObjects() []Extra {
 	var out []Extra
 	for _, o := range t.Manifest.Objects {
-		kind := ModuleState
-		if o.Kind == models.OpExtraState {
-			kind = OpState
-		}
-		out = append(out, Extra{Key: o.Key, Kind: kind})
+		out = append(out, Extra{Key: o.Key})
 	}
 	return out
 }
@@ -221,7 +263,7 @@ func (t *Target) WriteContext(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := nemo2.WriteContext(dir, &nemo2.Context{Model: t.Model.Class, Config: t.Config, Tokenizer: tok}); err != nil {
+	if err := nemo2.WriteContext(dir, &nemo2.Context{Model: t.Model.Class, Config: t.Config, Tokenizer: tok, Precision: t.Precision}); err != nil {
 		return err
 	}
 	return t.Tokenizer.WriteFiles(dir)
@@ -426,4 +468,37 @@ func download(ctx context.Context, hub tokenizer.HubConfig, repo string) (*token
 		return nil, nil, err
 	}
 	return info, cleanup, nil
+}
+
+// ParamsDType returns the dtype a checkpoint stores its parameters in:
+// the word embedding's, or, without one, the dtype most floating-point
+// tensors have. Tensors of another dtype (Megatron keeps a MoE router's
+// expert_bias in float32) are left as they are by a cast.
+func ParamsDType(c *distckpt.Checkpoint) (string, error) {
+	count := map[string]int{}
+	for _, t := range c.Tensors {
+		if strings.HasSuffix(t.Key, "embedding.word_embeddings.weight") {
+			return checkParamsDType(string(t.DType), t.Key)
+		}
+		if cast.Supported(t.DType, t.DType) {
+			count[string(t.DType)]++
+		}
+	}
+	best := ""
+	for _, d := range []string{"bfloat16", "float16", "float32"} {
+		if count[d] > count[best] {
+			best = d
+		}
+	}
+	if best == "" {
+		return "", errors.New("no floating-point tensor: this is not a model checkpoint NeMo 2 can build")
+	}
+	return best, nil
+}
+
+func checkParamsDType(d, key string) (string, error) {
+	if !models.ValidParamsDType(d) {
+		return "", fmt.Errorf("%s is %s; NeMo 2 builds models in bfloat16, float16 or float32", key, d)
+	}
+	return d, nil
 }

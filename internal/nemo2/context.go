@@ -24,6 +24,9 @@ type Context struct {
 	// Tokenizer is the tokenizer with its explicit arguments, its
 	// artifact path relative to context/ (see TokenizerConfig).
 	Tokenizer *models.Config
+	// Precision is the trainer's mixed-precision plugin; the zero value
+	// is NeMo's converter's bf16_mixed().
+	Precision models.Precision
 }
 
 // File names inside context/.
@@ -46,7 +49,6 @@ var (
 	trainerRef        = fiddle.Dotted("nemo.lightning.pytorch.trainer.Trainer")
 	strategyRef       = fiddle.Dotted("nemo.lightning.pytorch.strategies.megatron_strategy.MegatronStrategy")
 	precisionRef      = fiddle.Dotted("nemo.lightning.pytorch.plugins.mixed_precision.MegatronMixedPrecision")
-	torchBFloat16     = fiddle.Ref{Module: "torch", Name: "bfloat16", Kind: fiddle.Constant}
 )
 
 // modelConfig returns the model instance: Model(config, tokenizer=...).
@@ -68,17 +70,25 @@ func (c *Context) modelConfig() (*models.Config, error) {
 // IOMixin records it: TrainerContext(model=..., trainer=..., extra={}),
 // each object with the arguments its constructor was given. The strategy's
 // plugins argument lands in MegatronStrategy's **kwargs, which IOMixin
-// records as an argument named "kwargs" holding a dict; bf16_mixed() is a
-// nemo_run Config.
+// records as an argument named "kwargs" holding a dict; the plugin (bf16_mixed()
+// for a bf16 model) is a nemo_run Config.
 func (c *Context) TrainerContext() (*fiddle.Config, error) {
 	model, err := c.modelConfig()
 	if err != nil {
 		return nil, err
 	}
+	prec := c.Precision
+	if prec.ParamsDType == "" {
+		prec.ParamsDType = "bfloat16"
+	}
+	if prec.Plugin == "" {
+		prec.Plugin = models.PluginFor(prec.ParamsDType)
+	}
+	dtype := models.TorchDType(prec.ParamsDType)
 	plugins := &fiddle.Config{Type: fiddle.RunConfig, Fn: precisionRef, Args: []fiddle.Arg{
-		{Name: "precision", Value: "bf16-mixed"},
-		{Name: "params_dtype", Value: torchBFloat16},
-		{Name: "pipeline_dtype", Value: torchBFloat16},
+		{Name: "precision", Value: prec.Plugin},
+		{Name: "params_dtype", Value: dtype},
+		{Name: "pipeline_dtype", Value: dtype},
 		{Name: "autocast_enabled", Value: false},
 		{Name: "grad_reduce_in_fp32", Value: true},
 	}}

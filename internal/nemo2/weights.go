@@ -202,29 +202,6 @@ func (it *ItemFile) close() error {
 	return nil
 }
 
-// EmptyExtraState is the TransformerEngine extra state for a module without
-// fp8 state, as TE 1.x writes it: an io.BytesIO holding torch.save(None).
-// TE 1.x and 2.x set_extra_state and Megatron-Core's grouped-MLP decoder all
-// accept it.
-func EmptyExtraState() (any, error) {
-	var b bytes.Buffer
-	if _, err := torchsave.Save(&b, nil); err != nil {
-		return nil, err
-	}
-	return torchsave.BytesIO(b.Bytes()), nil
-}
-
-// EmptyOpExtraState is the extra state of an operation-based
-// TransformerEngine norm (TE >= 1.13) without fp8 state: an empty uint8
-// tensor, what those ops' get_extra_state returns and the only non-None
-// value their set_extra_state accepts.
-func EmptyOpExtraState() (any, error) {
-	return &torchsave.TensorSource{
-		TensorSpec: torchsave.TensorSpec{DType: torchsave.Uint8, Shape: []int64{0}},
-		Data:       bytes.NewReader(nil),
-	}, nil
-}
-
 // CommonState returns the common.pt a NeMo 2 checkpoint written by
 // Lightning's trainer.save_checkpoint holds for a model that was never
 // trained under NeMo 2: plain values only, so it loads under

@@ -20,12 +20,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
 
+	"nemo-migrate/internal/cast"
 	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/pickle"
+	"nemo-migrate/internal/teextra"
 	"nemo-migrate/internal/torchsave"
 )
 
@@ -268,6 +271,7 @@ func Against(ctx context.Context, out, src *distckpt.Checkpoint, targetKey func(
 	for _, t := range src.Tensors {
 		total += t.NumBytes()
 	}
+	casts := map[string]int{}
 	for _, st := range src.Tensors {
 		key := targetKey(st.Key)
 		ot, ok := out.Tensor(key)
@@ -277,11 +281,17 @@ func Against(ctx context.Context, out, src *distckpt.Checkpoint, targetKey func(
 			}
 			continue
 		}
-		if ot.DType != st.DType || !slices.Equal(ot.Shape, st.Shape) {
+		// A dtype change is a cast (convert --dtype): the output must then
+		// equal the source rounded as torch rounds.
+		castOK := ot.DType == st.DType || cast.Supported(st.DType, ot.DType)
+		if !castOK || !slices.Equal(ot.Shape, st.Shape) {
 			if r.add(key, "output is %s %v, source is %s %v", ot.DType, ot.Shape, st.DType, st.Shape) != nil {
 				return nil
 			}
 			continue
+		}
+		if ot.DType != st.DType {
+			casts[string(st.DType)+" to "+string(ot.DType)]++
 		}
 		problem, err := compareTensor(ctx, ot, st)
 		if err != nil {
@@ -297,6 +307,9 @@ func Against(ctx context.Context, out, src *distckpt.Checkpoint, targetKey func(
 		if opts.Progress != nil {
 			opts.Progress(done, total)
 		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(casts)) {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d tensors were cast from %s; compared with the source cast the same way", casts[c], c))
 	}
 	for _, so := range src.Objects {
 		key := targetKey(so.Key)
@@ -321,7 +334,8 @@ func Against(ctx context.Context, out, src *distckpt.Checkpoint, targetKey func(
 	return nil
 }
 
-// compareTensor compares two tensors of equal dtype and shape. When both
+// compareTensor compares two tensors of equal shape, the source cast to the
+// output's dtype. When both
 // are stored in the same chunk grid (everything convert writes) they are
 // compared chunk by chunk; otherwise (NeMo's converter re-chunks TP > 1
 // checkpoints, for one) both are streamed in row-major order. Either way
@@ -337,12 +351,12 @@ func compareTensor(ctx context.Context, out, src *distckpt.Tensor) (string, erro
 				return "", err
 			}
 			oc := byOffset[fmt.Sprint(sc.Offsets)]
-			at, err := compareChunks(ctx, oc, sc)
+			at, err := compareChunks(ctx, oc, sc, out.DType)
 			if err != nil {
 				return fmt.Sprintf("chunk at %v: %v", sc.Offsets, err), nil
 			}
 			if at >= 0 {
-				return fmt.Sprintf("chunk at %v differs from the source at byte %d (element %v)", sc.Offsets, at, elementAt(sc.Offsets, sc.Sizes, at/src.DType.ItemSize())), nil
+				return fmt.Sprintf("chunk at %v differs from the source at byte %d (element %v)", sc.Offsets, at, elementAt(sc.Offsets, sc.Sizes, at/out.DType.ItemSize())), nil
 			}
 		}
 		return "", nil
@@ -352,18 +366,22 @@ func compareTensor(ctx context.Context, out, src *distckpt.Tensor) (string, erro
 		return err.Error(), nil
 	}
 	defer ro.Close()
-	rs, err := src.OpenRowMajor()
+	rsc, err := src.OpenRowMajor()
 	if err != nil {
 		return "source: " + err.Error(), nil
 	}
-	defer rs.Close()
+	defer rsc.Close()
+	rs, err := cast.Reader(rsc, src.DType, out.DType)
+	if err != nil {
+		return "source: " + err.Error(), nil
+	}
 	at, err := compareStreams(ctx, ro, rs)
 	if err != nil {
 		return err.Error(), nil
 	}
 	if at >= 0 {
 		zero := make([]int64, len(src.Shape))
-		return fmt.Sprintf("differs from the source at element %v (output and source are chunked differently: %d and %d chunks)", elementAt(zero, src.Shape, at/src.DType.ItemSize()), len(out.Chunks), len(src.Chunks)), nil
+		return fmt.Sprintf("differs from the source at element %v (output and source are chunked differently: %d and %d chunks)", elementAt(zero, src.Shape, at/out.DType.ItemSize()), len(out.Chunks), len(src.Chunks)), nil
 	}
 	return "", nil
 }
@@ -398,17 +416,23 @@ func elementAt(offsets, sizes []int64, n int64) []int64 {
 	return idx
 }
 
-func compareChunks(ctx context.Context, a, b *distckpt.Chunk) (int64, error) {
+// compareChunks compares output chunk a with source chunk b cast to dtype
+// to (a no-op when b already has it).
+func compareChunks(ctx context.Context, a, b *distckpt.Chunk, to torchsave.DType) (int64, error) {
 	ra, err := a.Open()
 	if err != nil {
 		return 0, fmt.Errorf("output: %w", err)
 	}
 	defer ra.Close()
-	rb, err := b.Open()
+	rbc, err := b.Open()
 	if err != nil {
 		return 0, fmt.Errorf("source: %w", err)
 	}
-	defer rb.Close()
+	defer rbc.Close()
+	rb, err := cast.Reader(rbc, b.Tensor.DType, to)
+	if err != nil {
+		return 0, fmt.Errorf("source: %w", err)
+	}
 	return compareStreams(ctx, ra, rb)
 }
 
@@ -451,7 +475,9 @@ func compareStreams(ctx context.Context, ra, rb io.Reader) (int64, error) {
 }
 
 // compareObject compares two objects by value; tensors inside compare by
-// dtype, shape and a hash of their bytes.
+// dtype, shape and a hash of their bytes. TransformerEngine extra states
+// compare by meaning (teextra.Canonical): convert stores them in another
+// form than the source, and what must survive is the fp8 state, if any.
 func compareObject(out, src *distckpt.Object) string {
 	ov, oc, err := out.Value()
 	if err != nil {
@@ -463,11 +489,15 @@ func compareObject(out, src *distckpt.Object) string {
 		return fmt.Sprintf("source: %v", err)
 	}
 	defer sc.Close()
-	a, err := canonical(ov, 0)
+	canon := func(v any) (any, error) { return canonical(v, 0) }
+	if strings.Contains(src.Key, "_extra_state") {
+		canon = teextra.Canonical
+	}
+	a, err := canon(ov)
 	if err != nil {
 		return fmt.Sprintf("output: %v", err)
 	}
-	b, err := canonical(sv, 0)
+	b, err := canon(sv)
 	if err != nil {
 		return fmt.Sprintf("source: %v", err)
 	}

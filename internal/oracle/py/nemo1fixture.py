@@ -88,7 +88,9 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
         if dtype == torch.bfloat16:
             t = t & ~0x7F80 | 0x3F00  # keep exponents finite: no NaN or Inf patterns
             return t.view(torch.bfloat16)
-        return t.to(dtype)
+        # fp16 and fp32: values with every mantissa bit in use, so that a
+        # cast to a narrower dtype has to round.
+        return (torch.randn(shape, generator=g) * 3).to(dtype)
 
     p = "model."
     pieces = []
@@ -237,7 +239,7 @@ def write_zarr(d, pieces, objects):
                    "common_backend": "torch", "common_backend_version": 1}, f)
 
 
-def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_tokenizer.model", dims=None):
+def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_tokenizer.model", dims=None, precision="bf16"):
     a = dict(ARCHS[arch])
     if dims:
         a.update(zip(("L", "H", "F", "heads", "groups", "V"), dims))
@@ -263,7 +265,7 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
         "rotary_percentage: %s" % ("0.5" if arch == "nemotron" else "1.0"),
         "share_embeddings_and_output_weights: %s" % ("true" if a["tie"] else "false"),
         "make_vocab_size_divisible_by: 128",
-        "precision: bf16",
+        "precision: %s" % precision,
         "transformer_engine: true",
         "dist_ckpt_format: torch_dist",
     ]
@@ -293,12 +295,14 @@ def main():
     ap.add_argument("--mcore", action="store_true")
     ap.add_argument("--tokenizer", default="", help="a sentencepiece model file to store as the artifact")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"],
+                    help="the parameters' dtype (NeMo 1 wrote fp16 and fp32 checkpoints too)")
     ap.add_argument("--dims", default="", help="L,H,F,heads,groups,V to override the architecture's sizes")
     ap.add_argument("--no-expected", action="store_true", help="skip expected.pt (for big benchmark checkpoints)")
     args = ap.parse_args()
 
     dims = [int(x) for x in args.dims.split(",")] if args.dims else None
-    pieces, objects = build(args.arch, tp=args.tp, seed=args.seed, dims=dims)
+    pieces, objects = build(args.arch, tp=args.tp, dtype=getattr(torch, args.dtype), seed=args.seed, dims=dims)
     src = os.path.join(args.out, "extracted")
     shutil.rmtree(src, ignore_errors=True)
     os.makedirs(src)
@@ -309,7 +313,8 @@ def main():
         write_zarr(weights, pieces, objects)
     art = "0123456789abcdef0123456789abcdef_tokenizer.model"
     with open(os.path.join(src, "model_config.yaml"), "w") as f:
-        f.write(model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art, dims=dims))
+        f.write(model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art, dims=dims,
+                             precision={"bfloat16": "bf16", "float16": "16", "float32": "32"}[args.dtype]))
     if args.tokenizer:
         shutil.copy(args.tokenizer, os.path.join(src, art))
     else:

@@ -179,7 +179,7 @@ def check_extra_states(sd, exp, problems):
             problems.append("extra state %s decodes to %r, want None (%s)" % (k2, got, why))
 
 
-def check_nemo2(out_dir, expected_pt):
+def check_nemo2(out_dir, expected_pt, cast=None):
     """Checks a converted NeMo 2 checkpoint with torch's own readers and
     returns a list of problems:
       - weights/metadata.json is Megatron's torch_dist marker;
@@ -192,11 +192,19 @@ def check_nemo2(out_dir, expected_pt):
         as check_extra_states says;
       - every tensor blob and common.pt load under torch.load(weights_only
         =True) (on torch 2.x the real safe unpickler);
-      - context/ as check_context says."""
+      - context/ as check_context says, params_dtype the parameters' dtype.
+    cast names the dtype convert --dtype cast the parameters to: the
+    source tensors of the embedding's dtype are then compared after
+    torch's own Tensor.to of them."""
     problems = []
     weights = os.path.join(out_dir, "weights")
     exp = load_expected(expected_pt)
     src_tensors = {k.replace("model.", "module.", 1): t for k, t in exp["tensors"].items()}
+    params = next(t.dtype for k, t in src_tensors.items() if k.endswith("embedding.word_embeddings.weight"))
+    if cast:
+        to = getattr(torch, cast)
+        src_tensors = {k: t.to(to) if t.dtype == params else t for k, t in src_tensors.items()}
+        params = to
     payloads = {k.replace("model.", "module.", 1): b for k, b in exp["objects"].items()}
 
     try:
@@ -281,14 +289,15 @@ def check_nemo2(out_dir, expected_pt):
     except Exception as e:  # noqa: BLE001
         problems.append("common.pt does not load with weights_only=True: %s" % _err(e))
 
-    problems += check_context(out_dir)
+    problems += check_context(out_dir, params)
     return problems
 
 
-def check_context(out_dir):
+def check_context(out_dir, params_dtype=torch.bfloat16):
     """Checks context/ as NeMo's exporters read it without fiddle: model.yaml
-    with _target_s, params_dtype, activation_func and a tokenizer file that
-    exists relative to context/."""
+    with _target_s, params_dtype (and fp16/bf16) as the checkpoint stores
+    its parameters, activation_func and a tokenizer file that exists
+    relative to context/."""
     import yaml
     problems = []
     ctx = os.path.join(out_dir, "context")
@@ -299,8 +308,10 @@ def check_context(out_dir):
     cfg = m.get("config", {})
     if not m.get("_target_", "").startswith("nemo.collections.llm"):
         problems.append("model.yaml _target_ is %r" % m.get("_target_"))
-    if cfg.get("params_dtype", {}).get("_target_") != "torch.bfloat16":
-        problems.append("model.yaml config.params_dtype is %r" % cfg.get("params_dtype"))
+    if cfg.get("params_dtype", {}).get("_target_") != str(params_dtype):
+        problems.append("model.yaml config.params_dtype is %r, the parameters are %s" % (cfg.get("params_dtype"), params_dtype))
+    if cfg.get("bf16") != (params_dtype == torch.bfloat16) or cfg.get("fp16") != (params_dtype == torch.float16):
+        problems.append("model.yaml config says bf16=%r fp16=%r for %s parameters" % (cfg.get("bf16"), cfg.get("fp16"), params_dtype))
     if "_target_" not in (cfg.get("activation_func") or {}):
         problems.append("model.yaml config.activation_func is %r" % cfg.get("activation_func"))
     tok = m.get("tokenizer") or {}
