@@ -165,8 +165,12 @@ func LoadPlain(data []byte) (any, error) {
 		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if o, ok := (*p).(*pickle.Object); ok && o.Is(globalLoadFromBytes.Module, globalLoadFromBytes.Name) && !o.NewObj {
-			b, ok := o.Args[0].(pickle.Bytes)
-			if len(o.Args) != 1 || !ok {
+			var b pickle.Bytes
+			ok := len(o.Args) == 1
+			if ok {
+				b, ok = o.Args[0].(pickle.Bytes)
+			}
+			if !ok {
 				return nil, fmt.Errorf("%w: %s takes one bytes argument", ErrFormat, globalLoadFromBytes)
 			}
 			s, err := loadLegacyStorage(b)

@@ -65,3 +65,12 @@ save("many.pt", [torch.full((2,), i, dtype=torch.int8) for i in range(12)])
 with open("seeds.json", "w") as f:
     json.dump(seeds, f, indent=1, sort_keys=True)
     f.write("\n")
+
+# Plain pickles (pickle.dumps with torch imported), as TransformerEngine >= 2.0
+# stores extra state: they seed FuzzLoadPlain.
+import pickle as _pickle
+_g = torch.Generator().manual_seed(5)
+_state = {"scale_fwd": torch.rand(3, generator=_g), "amax_history_fwd": torch.rand(4, 3, generator=_g).t(),
+          "extra_fp8_variables": {"num_gemms": 1, "fp8_max_fwd": 448.0}}
+open("plain_fp8.pkl", "wb").write(_pickle.dumps(_state))
+open("plain_none.pkl", "wb").write(_pickle.dumps(None))
