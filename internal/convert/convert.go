@@ -45,8 +45,8 @@ type Options struct {
 	Target *TargetOptions
 
 	// ExtraObjects are objects (unique keys, NeMo 2 naming) the target
-	// model loads that the source may lack; missing ones get an empty
-	// TransformerEngine state of their kind. Run adds the target's own.
+	// model loads that the source may lack; missing ones get
+	// TransformerEngine's empty state. Run adds the target's own.
 	ExtraObjects []Extra
 
 	// DType casts the parameters to bfloat16, float16 or float32 while
@@ -100,11 +100,10 @@ func (s *Source) Close() error { return s.NeMo1.Close() }
 func PlanFor(src *Source, opts Options) (*Plan, error) {
 	var cs castSpec
 	if opts.DType != "" {
-		from, err := ParamsDType(src.Weights)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src.NeMo1.Path, err)
+		var err error
+		if cs, err = castFor(src, opts.DType); err != nil {
+			return nil, err
 		}
-		cs = castSpec{from: from, to: opts.DType}
 	}
 	p, err := makePlan(src.Weights, opts.ExtraObjects, cs)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"nemo-migrate/internal/cast"
 	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/nemo2"
@@ -34,7 +33,7 @@ type TargetOptions struct {
 	// by repository id and no local copy is given. nil forbids downloads.
 	Hub *tokenizer.HubConfig
 
-	// DType is the parameter dtype of the output ("" keeps the source's);
+	// dtype is the parameter dtype of the output ("" keeps the source's);
 	// Options.DType sets it.
 	dtype string
 }
@@ -50,8 +49,8 @@ type Target struct {
 	// Precision is the output's: the parameter dtype (the source's, or
 	// the one cast to) and the plugin precision.
 	Precision models.Precision
-	// SourceDType is the dtype the source stores its parameters in.
-	SourceDType string
+
+	cast castSpec // what --dtype does to the source's parameters
 
 	cleanup func()
 }
@@ -163,15 +162,13 @@ func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Targe
 // plugin computes in model_config.yaml's precision when it is given and
 // no cast is asked for, else in the parameter dtype.
 func (t *Target) setPrecision(src *Source, y map[string]any, dtype string) error {
-	stored, err := ParamsDType(src.Weights)
+	cs, err := castFor(src, dtype)
 	if err != nil {
-		return fmt.Errorf("%s: %w", src.NeMo1.Path, err)
+		return err
 	}
-	t.SourceDType = stored
-	p := models.Precision{ParamsDType: stored, Plugin: models.PluginFor(stored)}
-	if dtype != "" && dtype != stored {
-		p = models.Precision{ParamsDType: dtype, Plugin: models.PluginFor(dtype)}
-	} else if v, ok := y["precision"]; ok && v != nil {
+	t.cast = cs
+	p := models.Precision{ParamsDType: cs.of(cs.from), Plugin: models.PluginFor(cs.of(cs.from))}
+	if v, ok := y["precision"]; ok && v != nil && !cs.active() {
 		if p.Plugin, err = models.PluginPrecision(v); err != nil {
 			return fmt.Errorf("%s: model_config.yaml: %w", src.NeMo1.Path, err)
 		}
@@ -218,10 +215,7 @@ func embeddingKey(src *Source) string {
 func (t *Target) check(src *Source) error {
 	s := &models.Source{}
 	for _, tn := range src.Weights.Tensors {
-		dt := string(tn.DType)
-		if dt == t.SourceDType {
-			dt = t.Precision.ParamsDType // cast on the way, if asked
-		}
+		dt := t.cast.of(string(tn.DType)) // as written, after any cast
 		s.Tensors = append(s.Tensors, models.SourceTensor{Key: models.NeMo2Key(tn.Key), DType: dt, Shape: tn.Shape})
 	}
 	for _, o := range src.Weights.Objects {
@@ -480,7 +474,7 @@ func ParamsDType(c *distckpt.Checkpoint) (string, error) {
 		if strings.HasSuffix(t.Key, "embedding.word_embeddings.weight") {
 			return checkParamsDType(string(t.DType), t.Key)
 		}
-		if cast.Supported(t.DType, t.DType) {
+		if models.ValidParamsDType(string(t.DType)) {
 			count[string(t.DType)]++
 		}
 	}
@@ -494,6 +488,15 @@ func ParamsDType(c *distckpt.Checkpoint) (string, error) {
 		return "", errors.New("no floating-point tensor: this is not a model checkpoint NeMo 2 can build")
 	}
 	return best, nil
+}
+
+// castFor returns the cast of src's parameters to dtype ("" for none).
+func castFor(src *Source, dtype string) (castSpec, error) {
+	from, err := ParamsDType(src.Weights)
+	if err != nil {
+		return castSpec{}, fmt.Errorf("%s: %w", src.NeMo1.Path, err)
+	}
+	return castSpec{from: from, to: dtype}, nil
 }
 
 func checkParamsDType(d, key string) (string, error) {

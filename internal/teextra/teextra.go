@@ -25,9 +25,7 @@ package teextra
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 
 	"nemo-migrate/internal/pickle"
 	"nemo-migrate/internal/torchsave"
@@ -155,8 +153,8 @@ func hasFP8(v any, depth int) bool {
 
 // Canonical returns a comparable view of an extra state's meaning: nil for
 // one without fp8 state, else the fp8 state with every tensor replaced by
-// (dtype, shape, values) so that states compare with pickle.Equal whatever
-// form they were stored in.
+// its (dtype, shape, hash) (torchsave.Canonical), so that states compare
+// with pickle.Equal whatever form they were stored in.
 func Canonical(v any) (any, error) {
 	p, err := Normalize(v)
 	if err != nil {
@@ -169,44 +167,5 @@ func Canonical(v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return canonicalTree(state, 0)
-}
-
-func canonicalTree(v any, depth int) (any, error) {
-	if depth > 100 {
-		return nil, errors.New("extra state nests too deeply")
-	}
-	switch v := v.(type) {
-	case *torchsave.Tensor:
-		var b bytes.Buffer
-		if _, err := io.Copy(&b, io.LimitReader(v.Reader(), MaxState+1)); err != nil {
-			return nil, err
-		}
-		shape := make(pickle.Tuple, len(v.Shape))
-		for i, s := range v.Shape {
-			shape[i] = s
-		}
-		return pickle.Tuple{"tensor", string(v.DType), shape, pickle.Bytes(b.Bytes())}, nil
-	case *pickle.Dict:
-		out := &pickle.Dict{}
-		for _, it := range v.Items {
-			c, err := canonicalTree(it.Value, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out.Items = append(out.Items, pickle.Item{Key: it.Key, Value: c})
-		}
-		return out, nil
-	case *pickle.List:
-		out := &pickle.List{}
-		for _, it := range v.Items {
-			c, err := canonicalTree(it, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out.Items = append(out.Items, c)
-		}
-		return out, nil
-	}
-	return v, nil
+	return torchsave.Canonical(state)
 }

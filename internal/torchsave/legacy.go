@@ -29,67 +29,15 @@ var (
 	globalRebuildV2Plain = pickle.Global{Module: "torch._utils", Name: "_rebuild_tensor_v2"}
 )
 
-// maxPlainDepth bounds the nesting PlainPickle and LoadPlain walk.
-const maxPlainDepth = 100
-
 // PlainPickle returns pickle.dumps(v) for a tree whose tensors are *Tensor
 // (read from an archive) values: each tensor's whole storage is embedded,
 // in the legacy format, as torch embeds it.
 func PlainPickle(v any) ([]byte, error) {
-	out, err := plainTree(v, 0)
+	out, err := MapTensors(v, plainTensor)
 	if err != nil {
 		return nil, err
 	}
 	return pickle.Marshal(out)
-}
-
-func plainTree(v any, depth int) (any, error) {
-	if depth > maxPlainDepth {
-		return nil, fmt.Errorf("torchsave: object nests deeper than %d", maxPlainDepth)
-	}
-	each := func(items []any) ([]any, error) {
-		out := make([]any, len(items))
-		for i, it := range items {
-			c, err := plainTree(it, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
-	}
-	switch v := v.(type) {
-	case *Tensor:
-		return plainTensor(v)
-	case *pickle.List:
-		items, err := each(v.Items)
-		return &pickle.List{Items: items}, err
-	case pickle.Tuple:
-		items, err := each(v)
-		return pickle.Tuple(items), err
-	case *pickle.Dict:
-		out := &pickle.Dict{}
-		for _, it := range v.Items {
-			c, err := plainTree(it.Value, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out.Items = append(out.Items, pickle.Item{Key: it.Key, Value: c})
-		}
-		return out, nil
-	case *pickle.Object:
-		o := *v
-		args, err := each(v.Args)
-		if err != nil {
-			return nil, err
-		}
-		o.Args = args
-		if o.State, err = plainTree(v.State, depth+1); err != nil {
-			return nil, err
-		}
-		return &o, nil
-	}
-	return v, nil
 }
 
 func plainTensor(t *Tensor) (any, error) {
@@ -157,39 +105,32 @@ func LoadPlain(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// First the storages, then the tensor calls that use them.
-	root := &pickle.List{Items: []any{v}}
-	seen := map[any]bool{}
-	stack := []*any{&root.Items[0]}
-	for len(stack) > 0 {
-		p := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if o, ok := (*p).(*pickle.Object); ok && o.Is(globalLoadFromBytes.Module, globalLoadFromBytes.Name) && !o.NewObj {
-			var b pickle.Bytes
-			ok := len(o.Args) == 1
-			if ok {
-				b, ok = o.Args[0].(pickle.Bytes)
-			}
-			if !ok {
-				return nil, fmt.Errorf("%w: %s takes one bytes argument", ErrFormat, globalLoadFromBytes)
-			}
-			s, err := loadLegacyStorage(b)
-			if err != nil {
-				return nil, err
-			}
-			*p = s
-			continue
+	loaded := map[*pickle.Object]*Storage{} // a storage shared through the memo loads once
+	a := &Archive{Name: "pickle", storages: map[string]*Storage{}}
+	a.storageArg = func(v any) (*Storage, error) {
+		o, ok := v.(*pickle.Object)
+		if !ok || o.NewObj || !o.Is(globalLoadFromBytes.Module, globalLoadFromBytes.Name) {
+			return nil, nil
 		}
-		key, slots := children(*p)
-		if key == nil || seen[key] {
-			continue
+		if s, ok := loaded[o]; ok {
+			return s, nil
 		}
-		seen[key] = true
-		for i := len(slots) - 1; i >= 0; i-- {
-			stack = append(stack, slots[i])
+		var b pickle.Bytes
+		ok = len(o.Args) == 1
+		if ok {
+			b, ok = o.Args[0].(pickle.Bytes)
 		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s takes one bytes argument", ErrFormat, globalLoadFromBytes)
+		}
+		s, err := loadLegacyStorage(b)
+		if err != nil {
+			return nil, err
+		}
+		loaded[o] = s
+		return s, nil
 	}
-	return (&Archive{Name: "pickle", storages: map[string]*Storage{}}).rebuild(root.Items[0])
+	return a.rebuild(v)
 }
 
 // loadLegacyStorage reads a storage saved alone in the legacy format.

@@ -44,6 +44,11 @@ type Archive struct {
 	skeys    []string // storage keys in first-seen order
 	tensors  []*Tensor
 	maxPkl   int64
+
+	// storageArg, if set, resolves a tensor call's storage argument that
+	// is no persistent storage (LoadPlain's _load_from_bytes calls); it
+	// returns nil for a value it does not know.
+	storageArg func(v any) (*Storage, error)
 }
 
 // OpenOptions tune Open.

@@ -178,6 +178,13 @@ func (a *Archive) tensorFromArgs(fn string, args pickle.Tuple) (*Tensor, error) 
 		return nil, fmt.Errorf("%s takes %d or %d arguments, got %d", fn, nargs, nargs+1, len(args))
 	}
 	s, ok := args[0].(*Storage)
+	if !ok && a.storageArg != nil {
+		var err error
+		if s, err = a.storageArg(args[0]); err != nil {
+			return nil, fmt.Errorf("%s: %w", fn, err)
+		}
+		ok = s != nil
+	}
 	if !ok {
 		return nil, fmt.Errorf("%s: storage is %s, want a persistent storage id", fn, describe(args[0]))
 	}

@@ -14,7 +14,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -494,7 +493,7 @@ func compareObject(out, src *distckpt.Object) string {
 		return fmt.Sprintf("source: %v", err)
 	}
 	defer sc.Close()
-	canon := func(v any) (any, error) { return canonical(v, 0) }
+	canon := torchsave.Canonical
 	if strings.Contains(src.Key, "_extra_state") {
 		canon = teextra.Canonical
 	}
@@ -510,67 +509,4 @@ func compareObject(out, src *distckpt.Object) string {
 		return "value differs from the source"
 	}
 	return ""
-}
-
-// canonical replaces tensors by (dtype, shape, sha256) tuples so trees
-// compare with pickle.Equal.
-func canonical(v any, depth int) (any, error) {
-	if depth > 200 {
-		return nil, errors.New("object nests too deeply")
-	}
-	switch v := v.(type) {
-	case *torchsave.Tensor:
-		h := sha256.New()
-		if _, err := v.WriteTo(h); err != nil {
-			return nil, err
-		}
-		shape := make(pickle.Tuple, len(v.Shape))
-		for i, s := range v.Shape {
-			shape[i] = s
-		}
-		return pickle.Tuple{"tensor", string(v.DType), shape, pickle.Bytes(h.Sum(nil))}, nil
-	case *pickle.List:
-		out := &pickle.List{Items: make([]any, len(v.Items))}
-		for i, it := range v.Items {
-			c, err := canonical(it, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out.Items[i] = c
-		}
-		return out, nil
-	case pickle.Tuple:
-		out := make(pickle.Tuple, len(v))
-		for i, it := range v {
-			c, err := canonical(it, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
-	case *pickle.Dict:
-		out := &pickle.Dict{}
-		for _, it := range v.Items {
-			c, err := canonical(it.Value, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out.Items = append(out.Items, pickle.Item{Key: it.Key, Value: c})
-		}
-		return out, nil
-	case *pickle.Object:
-		out := *v
-		var err error
-		if out.State, err = canonical(v.State, depth+1); err != nil {
-			return nil, err
-		}
-		args, err := canonical(v.Args, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		out.Args = args.(pickle.Tuple)
-		return &out, nil
-	}
-	return v, nil
 }
