@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"strings"
 )
 
 // maxEncodeDepth bounds nesting, which also catches cycles (a list that
@@ -135,6 +136,11 @@ func (e *Encoder) value(v any, depth int) error {
 		w.WriteByte(opTuple1)
 		w.WriteByte(opReduce)
 	case Global:
+		// GLOBAL ends each name at a newline, so a name holding one (as
+		// STACK_GLOBAL allows on the way in) cannot be written.
+		if strings.ContainsRune(v.Module, '\n') || strings.ContainsRune(v.Name, '\n') {
+			return fmt.Errorf("pickle: cannot encode global %q.%q: a name holds a newline", v.Module, v.Name)
+		}
 		e.global(v)
 	case PersID:
 		if err := e.value(v.ID, depth+1); err != nil {

@@ -366,3 +366,24 @@ func TestObjectHelpers(t *testing.T) {
 		t.Error("NaN should equal NaN for verification purposes")
 	}
 }
+
+// A global read through STACK_GLOBAL may hold a newline, which GLOBAL
+// cannot carry: Marshal must refuse it rather than write a pickle that
+// decodes as something else (found by FuzzLoadPlain).
+func TestMarshalGlobalNewline(t *testing.T) {
+	for _, g := range []Global{{Module: "torch\n0", Name: "x"}, {Module: "torch", Name: "a\nb"}} {
+		if b, err := Marshal(Tuple{g, int64(1)}); err == nil {
+			t.Errorf("Marshal(%q.%q) = %q, want an error", g.Module, g.Name, b)
+		}
+	}
+	// What GLOBAL can carry still round-trips.
+	g := Global{Module: "torch._utils", Name: "_rebuild_tensor_v2"}
+	b, err := Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(b)
+	if err != nil || back != g {
+		t.Fatalf("round trip: %v, %v", back, err)
+	}
+}
