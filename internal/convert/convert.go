@@ -11,11 +11,7 @@ package convert
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -27,6 +23,7 @@ import (
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/nemo1"
 	"nemo-migrate/internal/nemo2"
+	"nemo-migrate/internal/outdir"
 	"nemo-migrate/internal/teextra"
 	"nemo-migrate/internal/torchsave"
 )
@@ -170,7 +167,7 @@ func DryRun(ctx context.Context, opts Options) (*Plan, error) {
 // Run converts opts.Input into opts.Output.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
-	if err := checkOutput(opts); err != nil {
+	if err := outdir.Check(opts.Input, opts.Output, opts.Force); err != nil {
 		return nil, err
 	}
 	spool := opts.SpoolDir
@@ -183,7 +180,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer j.Close()
 	src, target, plan := j.src, j.target, j.plan
-	staging, err := makeStaging(opts.Output)
+	staging, err := outdir.Staging(opts.Output)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +215,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := commit(staging, opts.Output, opts.Force); err != nil {
+	if err := outdir.Commit(staging, opts.Output); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -231,87 +228,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Files = append(res.Files, f.Name)
 	}
 	return res, nil
-}
-
-// checkOutput refuses outputs that would lose data or cannot work.
-func checkOutput(opts Options) error {
-	if opts.Output == "" {
-		return errors.New("no output path given")
-	}
-	in, err := filepath.Abs(opts.Input)
-	if err != nil {
-		return err
-	}
-	out, err := filepath.Abs(opts.Output)
-	if err != nil {
-		return err
-	}
-	if in == out || within(out, in) || within(in, out) {
-		return fmt.Errorf("output %s overlaps input %s; choose a separate directory", opts.Output, opts.Input)
-	}
-	st, err := os.Stat(opts.Output)
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Stat(filepath.Dir(out)); err != nil {
-			return fmt.Errorf("output's parent directory: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("output %s exists and is not a directory", opts.Output)
-	}
-	entries, err := os.ReadDir(opts.Output)
-	if err != nil {
-		return err
-	}
-	if len(entries) > 0 && !opts.Force {
-		return fmt.Errorf("output %s already exists and is not empty; choose a new path or pass --force to replace it", opts.Output)
-	}
-	return nil
-}
-
-func within(p, dir string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != "." && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../")
-}
-
-// makeStaging creates a hidden sibling of out to build the checkpoint in,
-// so the final rename stays on one filesystem.
-func makeStaging(out string) (string, error) {
-	var b [6]byte
-	rand.Read(b[:])
-	out = filepath.Clean(out)
-	dir := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".nemo-migrate-"+hex.EncodeToString(b[:]))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", fmt.Errorf("creating the staging directory: %w", err)
-	}
-	return dir, nil
-}
-
-// commit moves the finished staging directory to out, replacing an empty
-// (or, with force, any) existing directory.
-func commit(staging, out string, force bool) error {
-	if _, err := os.Stat(out); err == nil {
-		old := staging + ".old"
-		if err := os.Rename(out, old); err != nil {
-			return fmt.Errorf("moving the existing %s aside: %w", out, err)
-		}
-		if err := os.Rename(staging, out); err != nil {
-			os.Rename(old, out)
-			return fmt.Errorf("moving the new checkpoint into place: %w", err)
-		}
-		return os.RemoveAll(old)
-	}
-	if err := os.Rename(staging, out); err != nil {
-		return fmt.Errorf("moving the new checkpoint into place: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(out)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 type progress struct {
