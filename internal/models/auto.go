@@ -143,6 +143,11 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 	set("gated_linear_unit", strings.HasSuffix(act, "glu"))
 
 	boolField("bias", "add_bias_linear", true)
+	// Not only speed: with a GeLU and biases the fused kernel computes the
+	// tanh approximation (Megatron-Core's fused_bias_gelu), and NeMo 1
+	// fuses unless told not to (megatron_base_model.py
+	// build_transformer_config: cfg.get('bias_activation_fusion', True)).
+	boolField("bias_activation_fusion", "bias_activation_fusion", true)
 	boolField("qkv_bias", "add_qkv_bias", false)
 	boolField("qk_layernorm", "qk_layernorm", false)
 
