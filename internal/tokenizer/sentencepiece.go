@@ -104,15 +104,17 @@ type TrainerSpec struct {
 // NormalizerSpec holds the fields of the model's NormalizerSpec that are
 // reported, with proto2 defaults applied.
 type NormalizerSpec struct {
-	Name                   string
+	Name string
+	// PrecompiledCharsmap is the compiled normalization rule (empty for
+	// "identity"), which Hugging Face's Precompiled normalizer runs as is.
+	PrecompiledCharsmap    []byte
 	AddDummyPrefix         bool
 	RemoveExtraWhitespaces bool
 	EscapeWhitespaces      bool
 }
 
 // Model is a parsed SentencePiece ModelProto (a tokenizer.model file).
-// Only what a converter reports or checks is kept; the precompiled
-// normalization map and other fields are skipped.
+// Only what a converter reports, checks or carries over is kept.
 type Model struct {
 	Pieces     []Piece
 	Trainer    TrainerSpec
@@ -145,6 +147,7 @@ const (
 	fTrainerPadPiece     = 48
 
 	fNormName           = 1
+	fNormCharsmap       = 2
 	fNormAddDummyPrefix = 3
 	fNormRemoveExtraWS  = 4
 	fNormEscapeWS       = 5
@@ -393,6 +396,12 @@ func parseNormalizer(b []byte, n *NormalizerSpec) error {
 				return wireErr("NormalizerSpec.name", typ, protowire.BytesType)
 			}
 			n.Name = string(v)
+			return nil
+		case fNormCharsmap:
+			if typ != protowire.BytesType {
+				return wireErr("NormalizerSpec.precompiled_charsmap", typ, protowire.BytesType)
+			}
+			n.PrecompiledCharsmap = append([]byte(nil), v...)
 			return nil
 		case fNormAddDummyPrefix:
 			flag, name = &n.AddDummyPrefix, "NormalizerSpec.add_dummy_prefix"
