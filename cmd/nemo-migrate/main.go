@@ -28,6 +28,7 @@ Commands:
   config    turn a NeMo 1.0 YAML config into NeMo 2.0 Python
   models    list the supported model ids and their NeMo 2.0 configs
   verify    prove a NeMo 2.0 checkpoint loads and matches its source
+  export    write a NeMo 1.0 or 2.0 checkpoint as a Hugging Face checkpoint
   help      show help for a command
 
 Run 'nemo-migrate <command> -h' for a command's flags.
@@ -66,6 +67,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"convert", runConvert},
+		{"export", runExport},
 		{"inspect", runInspect},
 		{"verify", runVerify},
 		{"config", runConfig},

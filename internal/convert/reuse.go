@@ -12,6 +12,7 @@ import (
 	"nemo-migrate/internal/fiddle"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/nemo2"
+	"nemo-migrate/internal/tokenizer"
 )
 
 // Paths of the reused objects in a TrainerContext, as
@@ -362,4 +363,65 @@ func kindOf(v any) string {
 		return "a dict"
 	}
 	return fmt.Sprintf("a %T", v)
+}
+
+// ContextModel returns the model and config the NeMo 2.0 checkpoint in dir
+// records (see contextModel), for commands that read a NeMo 2.0 checkpoint.
+func ContextModel(dir string) (models.Model, *models.Config, error) { return contextModel(dir) }
+
+// ContextTokenizer loads the tokenizer the NeMo 2.0 checkpoint in dir
+// records at <root>.model.tokenizer: a SentencePieceTokenizer's model_path,
+// an AutoTokenizer's pretrained_model_name directory or a
+// TiktokenTokenizer's vocab_file, each an artifact relative to the
+// directory holding io.json (context/), as NeMo's artifact copy leaves it.
+func ContextTokenizer(dir string) (*tokenizer.Info, error) {
+	path, err := findIOJSON(dir)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := readIOJSON(path)
+	if err != nil {
+		return nil, err
+	}
+	const at = modelPath + ".tokenizer"
+	v, ok, err := doc.At(at)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", path, at, err)
+	}
+	if !ok || v == nil {
+		return nil, fmt.Errorf("%s records no tokenizer at %s", path, at)
+	}
+	c, err := buildable(v, at)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var lib tokenizer.Library
+	var arg string
+	switch c.Fn.String() {
+	case tokenizer.SentencePieceClass:
+		lib, arg = tokenizer.SentencePiece, "model_path"
+	case tokenizer.AutoTokenizerClass:
+		lib, arg = tokenizer.HuggingFace, "pretrained_model_name"
+	case tokenizer.TiktokenClass:
+		lib, arg = tokenizer.Tiktoken, "vocab_file"
+	default:
+		return nil, fmt.Errorf("%s: the tokenizer is %s; nemo-migrate reads %s, %s and %s", path, c.Fn, tokenizer.SentencePieceClass, tokenizer.AutoTokenizerClass, tokenizer.TiktokenClass)
+	}
+	av, _ := c.Arg(arg)
+	file, ok := av.(string)
+	if !ok || file == "" {
+		return nil, fmt.Errorf("%s: %s.%s is %s, not a path", path, at, arg, kindOf(av))
+	}
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(filepath.Dir(path), filepath.FromSlash(file))
+	}
+	legacy := false
+	if lv, ok := c.Arg("legacy"); ok {
+		legacy, _ = lv.(bool)
+	}
+	info, err := tokenizer.Load(file, lib, legacy)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", path, at, err)
+	}
+	return info, nil
 }

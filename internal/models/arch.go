@@ -254,3 +254,23 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// ActivationName names the activation function: "silu", "relu",
+// "squared_relu", "gelu" (the exact, erf form) or "openai_gelu" (the tanh
+// approximation); "" for any other function.
+func (a Arch) ActivationName() string {
+	same := func(r fiddle.Ref) bool { return a.Activation.Module == r.Module && a.Activation.Name == r.Name }
+	switch {
+	case same(silu):
+		return "silu"
+	case same(relu):
+		return "relu"
+	case same(squaredReLU):
+		return "squared_relu"
+	case same(gelu), same(fiddle.Class("torch.nn.functional", "gelu")):
+		return "gelu"
+	case same(openAIGelu):
+		return "openai_gelu"
+	}
+	return ""
+}

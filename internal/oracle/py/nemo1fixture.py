@@ -26,6 +26,7 @@ import struct
 import tarfile
 
 import torchshim
+from spfixture import small_sentencepiece  # noqa: F401  (used by main and callers)
 import torch
 from torch.distributed._shard.checkpoint import metadata as M
 from torch.distributed._shard.checkpoint.filesystem import _StorageInfo
@@ -121,6 +122,12 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
     if not a["tie"]:
         pieces.append(Piece(p + "output_layer.weight", rnd(V, H), (V // tp, H)))
 
+    return pieces, te_objects(L, E)
+
+
+def te_objects(L, E, p="model."):
+    """{unique_key: obj}: the TransformerEngine _extra_state objects of L
+    layers (E experts each, or a dense MLP when E is 0)."""
     objects = collections.OrderedDict()
     mods = ["self_attention.core_attention", "self_attention.linear_qkv", "self_attention.linear_proj"]
     mods += ["mlp.experts.experts.linear_fc1", "mlp.experts.experts.linear_fc2"] if E else ["mlp.linear_fc1", "mlp.linear_fc2"]
@@ -131,20 +138,7 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
                     objects["%sdecoder.layers.%s._extra_state/shard_%d.%d_%d.%d" % (p, m, l, e, L, E)] = te_extra_state(l * 100 + e)
             else:
                 objects["%sdecoder.layers.%s._extra_state/shard_%d_%d" % (p, m, l, L)] = te_extra_state(l)
-    return pieces, objects
-
-
-def small_sentencepiece(vocab=100):
-    """A real SentencePiece model small enough for every fixture's vocabulary."""
-    import random
-    import sentencepiece as spm
-    rng = random.Random(7)
-    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 8))) for _ in range(400)]
-    lines = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(800)]
-    out = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=out, vocab_size=vocab,
-                                   model_type="unigram", minloglevel=2)
-    return out.getvalue()
+    return objects
 
 
 def te_extra_state(tag):
@@ -283,6 +277,42 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
     return "\n".join(lines) + "\n"
 
 
+def model_config_from_hf(nemo, tp, tokenizer, precision):
+    """model_config.yaml for hfmap.to_megatron's fields, with the keys
+    NeMo 1's HF importers set on top of megatron_{llama,gpt}_config.yaml."""
+    def val(v):
+        if v is None:
+            return "null"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            m, e, x = repr(v).partition("e")
+            return (m if "." in m else m + ".0") + e + x  # YAML 1.1 floats need the dot: 1.0e-05
+        return str(v)
+    fields = [
+        ("mcore_gpt", True), ("micro_batch_size", 1), ("global_batch_size", 8),
+        ("tensor_model_parallel_size", tp), ("pipeline_model_parallel_size", 1),
+        ("encoder_seq_length", nemo["seq"]), ("max_position_embeddings", nemo["seq"]),
+    ]
+    fields += [(k, nemo[k]) for k in (
+        "num_layers", "hidden_size", "ffn_hidden_size", "num_attention_heads", "num_query_groups", "kv_channels",
+        "init_method_std", "normalization", "layernorm_epsilon", "activation", "bias", "position_embedding_type")]
+    if nemo["rotary_base"] is not None:
+        fields += [("rotary_base", nemo["rotary_base"]), ("rotary_percentage", nemo["rotary_percentage"])]
+    fields += [
+        ("share_embeddings_and_output_weights", nemo["share_embeddings_and_output_weights"]),
+        ("make_vocab_size_divisible_by", 128), ("precision", precision),
+        ("transformer_engine", True), ("dist_ckpt_format", "torch_dist"),
+    ]
+    if "num_moe_experts" in nemo:
+        fields += [("num_moe_experts", nemo["num_moe_experts"]), ("moe_router_topk", nemo["moe_router_topk"]),
+                   ("moe_router_pre_softmax", False)]
+    lines = ["%s: %s" % (k, val(v)) for k, v in fields]
+    lines += ["tokenizer:", "  library: sentencepiece", "  type: null", "  model: %s" % tokenizer,
+              "  vocab_file: null", "  merge_file: null", "  sentencepiece_legacy: false"]
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -299,10 +329,26 @@ def main():
                     help="the parameters' dtype (NeMo 1 wrote fp16 and fp32 checkpoints too)")
     ap.add_argument("--dims", default="", help="L,H,F,heads,groups,V to override the architecture's sizes")
     ap.add_argument("--no-expected", action="store_true", help="skip expected.pt (for big benchmark checkpoints)")
+    ap.add_argument("--from-hf", default="", metavar="DIR",
+                    help="convert the HF checkpoint in DIR (hfmodel.py's) as NeMo 1's importers do, "
+                         "instead of random tensors; --arch, --dtype, --dims are then taken from it")
     args = ap.parse_args()
 
     dims = [int(x) for x in args.dims.split(",")] if args.dims else None
-    pieces, objects = build(args.arch, tp=args.tp, dtype=getattr(torch, args.dtype), seed=args.seed, dims=dims)
+    art = "0123456789abcdef0123456789abcdef_tokenizer.model"
+    if args.from_hf:
+        import hfmap
+        _, tensors, nemo = hfmap.to_megatron(args.from_hf, tp=args.tp, seed=args.seed + 1)
+        pieces = [Piece("model." + k, v, c) for k, v, c in tensors]
+        objects = te_objects(nemo["num_layers"], nemo.get("num_moe_experts", 0))
+        precision = {torch.bfloat16: "bf16", torch.float16: "16", torch.float32: "32"}[nemo["params_dtype"]]
+        config_text = model_config_from_hf(nemo, args.tp, "nemo:" + art, precision)
+        if not args.tokenizer:
+            args.tokenizer = os.path.join(args.from_hf, "tokenizer.model")
+    else:
+        pieces, objects = build(args.arch, tp=args.tp, dtype=getattr(torch, args.dtype), seed=args.seed, dims=dims)
+        config_text = model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art, dims=dims,
+                                   precision={"bfloat16": "bf16", "float16": "16", "float32": "32"}[args.dtype])
     src = os.path.join(args.out, "extracted")
     shutil.rmtree(src, ignore_errors=True)
     os.makedirs(src)
@@ -311,10 +357,8 @@ def main():
         write_torch_dist(weights, pieces, objects, ranks=args.ranks, mcore=args.mcore)
     else:
         write_zarr(weights, pieces, objects)
-    art = "0123456789abcdef0123456789abcdef_tokenizer.model"
     with open(os.path.join(src, "model_config.yaml"), "w") as f:
-        f.write(model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art, dims=dims,
-                             precision={"bfloat16": "bf16", "float16": "16", "float32": "32"}[args.dtype]))
+        f.write(config_text)
     if args.tokenizer:
         shutil.copy(args.tokenizer, os.path.join(src, art))
     else:

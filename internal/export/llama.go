@@ -1,0 +1,80 @@
+package export
+
+import (
+	"fmt"
+
+	"nemo-migrate/internal/fiddle"
+)
+
+// Llama (Llama 2, Llama 3, and any GPT built like them): RMSNorm, SwiGLU,
+// rotary embeddings, grouped-query attention, no biases.
+func llama() *family {
+	return &family{
+		Architecture: "LlamaForCausalLM",
+		ModelType:    "llama",
+		handled:      []string{"seq_len_interpolation_factor"},
+		fits: func(s *Source) error {
+			var n need
+			ropeDecoder(&n, s.Arch)
+			n.want(s.Arch.Experts == 0, "is a dense model, not a mixture of experts")
+			return n.err()
+		},
+		config: func(s *Source) (map[string]any, error) {
+			c := llamaConfig(s)
+			c["mlp_bias"] = false
+			return c, nil
+		},
+		tensors: func(m *mapper, s *Source, vocab int64) { llamaTensors(m, s, vocab, denseSwiGLU) },
+	}
+}
+
+// Mistral: Llama with sliding-window attention.
+func mistral() *family {
+	return &family{
+		Architecture: "MistralForCausalLM",
+		ModelType:    "mistral",
+		handled:      []string{"seq_len_interpolation_factor", "window_size"},
+		fits: func(s *Source) error {
+			var n need
+			ropeDecoder(&n, s.Arch)
+			n.want(s.Arch.Experts == 0, "is a dense model, not a mixture of experts")
+			_, err := slidingWindow(s)
+			n.want(err == nil, "%v", err)
+			return n.err()
+		},
+		config: func(s *Source) (map[string]any, error) {
+			w, err := slidingWindow(s)
+			if err != nil {
+				return nil, err
+			}
+			c := llamaConfig(s)
+			c["sliding_window"] = w
+			return c, nil
+		},
+		tensors: func(m *mapper, s *Source, vocab int64) { llamaTensors(m, s, vocab, denseSwiGLU) },
+	}
+}
+
+// slidingWindow returns the window of Megatron's window_size (left, right):
+// a causal model attends to left tokens back and none ahead, which is
+// Hugging Face's sliding_window, as NeMo's Mistral exporter maps it.
+func slidingWindow(s *Source) (int, error) {
+	v, _ := s.Config.Value("window_size")
+	var items []any
+	switch v := v.(type) {
+	case nil:
+		return 0, fmt.Errorf("has a sliding window (window_size), and this source has none")
+	case *fiddle.List:
+		items = v.Items
+	case *fiddle.Tuple:
+		items = v.Items
+	}
+	if len(items) == 2 {
+		left, lok := number(items[0])
+		right, rok := number(items[1])
+		if lok && rok && right == 0 && left > 0 && left == float64(int(left)) {
+			return int(left), nil
+		}
+	}
+	return 0, fmt.Errorf("window_size %v is not (left, 0) with left > 0", describe(v))
+}

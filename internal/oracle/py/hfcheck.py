@@ -1,0 +1,93 @@
+"""Test-only: checks an exported Hugging Face checkpoint against the original.
+
+Runs under current transformers (the sid chroot's python), offline.
+
+    python3 hfcheck.py OUT HFDIR [--text "..."]
+
+Fails (exit 1, one line per problem) unless OUT loads with
+AutoModelForCausalLM and AutoTokenizer, its config names the same
+architectures and model_type, every tensor of both state dicts is equal bit
+for bit (same keys, shapes, dtypes), the logits on a fixed prompt are equal,
+and the tokenizer encodes --text as SentencePiece (HFDIR/tokenizer.model)
+does with bos prepended, with the same bos/eos ids. The text should hold no
+special-token strings ("<s>"): transformers parses them, SentencePiece does not.
+"""
+import argparse
+import os
+import sys
+import warnings
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+
+
+def bits(t):
+    return t.view(torch.int16) if t.dtype in (torch.bfloat16, torch.float16) else t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("hfdir")
+    ap.add_argument("--text", default="hello world abc xyz qq two  spaces and a trail ")
+    args = ap.parse_args()
+    problems = []
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = transformers.AutoModelForCausalLM.from_pretrained(args.out, local_files_only=True, dtype="auto").eval()
+        want = transformers.AutoModelForCausalLM.from_pretrained(args.hfdir, local_files_only=True, dtype="auto").eval()
+    for attr in ("architectures", "model_type"):
+        if getattr(got.config, attr) != getattr(want.config, attr):
+            problems.append("config %s is %r, want %r" % (attr, getattr(got.config, attr), getattr(want.config, attr)))
+
+    gsd, wsd = got.state_dict(), want.state_dict()
+    for k in sorted(set(gsd) | set(wsd)):
+        if k not in gsd:
+            problems.append("tensor %s missing" % k)
+        elif k not in wsd:
+            problems.append("tensor %s unexpected" % k)
+        elif gsd[k].dtype != wsd[k].dtype or gsd[k].shape != wsd[k].shape:
+            problems.append("tensor %s is %s %s, want %s %s" % (k, gsd[k].dtype, list(gsd[k].shape),
+                                                                wsd[k].dtype, list(wsd[k].shape)))
+        elif not torch.equal(bits(gsd[k]), bits(wsd[k])):
+            problems.append("tensor %s differs" % k)
+
+    vocab = want.config.vocab_size
+    ids = torch.tensor([[(7 * i + 3) % vocab for i in range(16)]])
+    with torch.no_grad():
+        gl, wl = got(ids).logits, want(ids).logits
+    if gl.dtype != wl.dtype or gl.shape != wl.shape or not torch.equal(gl, wl):
+        problems.append("logits differ: %s %s vs %s %s, max |diff| %s" % (
+            gl.dtype, list(gl.shape), wl.dtype, list(wl.shape),
+            (gl.float() - wl.float()).abs().max().item() if gl.shape == wl.shape else "n/a"))
+
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(args.hfdir, "tokenizer.model"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tok = transformers.AutoTokenizer.from_pretrained(args.out, local_files_only=True)
+        tids, sids = tok.encode(args.text), [sp.bos_id()] + sp.encode(args.text)
+        if tids != sids:
+            problems.append("tokenizer (%s) encodes %r as %s, SentencePiece + bos as %s"
+                            % (type(tok).__name__, args.text, tids, sids))
+        if (tok.bos_token_id, tok.eos_token_id) != (sp.bos_id(), sp.eos_id()):
+            problems.append("tokenizer bos/eos ids %s/%s, SentencePiece's %s/%s"
+                            % (tok.bos_token_id, tok.eos_token_id, sp.bos_id(), sp.eos_id()))
+    except Exception as e:  # noqa: BLE001  (any failure is the finding)
+        problems.append("AutoTokenizer cannot load %s: %s: %s" % (args.out, type(e).__name__, str(e).splitlines()[0]))
+
+    if problems:
+        for p in problems:
+            print("PROBLEM " + p)
+        sys.exit(1)
+    print("ok: %s matches %s (%s, %d tensors, logits %s, tokenizer %s)" % (
+        args.out, args.hfdir, type(got).__name__, len(gsd), list(gl.shape), type(tok).__name__))
+
+
+if __name__ == "__main__":
+    main()

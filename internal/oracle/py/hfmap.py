@@ -1,0 +1,209 @@
+"""Test-only: maps a Hugging Face checkpoint onto Megatron-Core GPT tensors.
+
+Shared by nemo1fixture.py --from-hf (host torch 1.13) and nemo2fromhf.py
+(current torch), so it uses nothing but plain torch. The safetensors files
+are parsed by hand (8-byte little-endian header length, JSON header, raw
+bytes), so no safetensors library is needed.
+
+The mapping follows NeMo's own HF importers:
+  llama:    scripts/checkpoint_converters/convert_llama_hf_to_nemo.py,
+            nemo/collections/llm/gpt/model/llama.py (HFLlamaImporter)
+  mixtral:  scripts/checkpoint_converters/convert_mixtral_hf_to_nemo.py,
+            nemo/collections/llm/gpt/model/mixtral.py (HFMixtralImporter)
+  nemotron: nemo/collections/llm/gpt/model/nemotron.py (HFNemotronImporter)
+  gpt:      scripts/checkpoint_converters/convert_starcoder_hf_to_nemo.py,
+            nemo/collections/llm/gpt/model/starcoder.py (HFStarcoderImporter)
+and the layer-stacked keys of Megatron's TransformerBlock.sharded_state_dict
+(decoder.layers.<name> with a leading layer axis) and SequentialMLP's
+(decoder.layers.mlp.experts.experts.<name> with a layer and an expert axis).
+"""
+import glob
+import json
+import os
+
+import torch
+
+ST_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32, "F64": torch.float64,
+             "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+             "U8": torch.uint8, "BOOL": torch.bool}
+MODEL_TYPES = {"llama": "llama", "mixtral": "mixtral", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
+
+
+def read_safetensors(path):
+    """{name: tensor} of one .safetensors file."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = bytearray(f.read())  # writable, so frombuffer does not warn
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = info["data_offsets"]
+        dt = ST_DTYPES[info["dtype"]]
+        t = torch.frombuffer(data, dtype=dt, count=(hi - lo) // torch.tensor([], dtype=dt).element_size(),
+                             offset=lo) if hi > lo else torch.empty(0, dtype=dt)
+        out[name] = t.reshape(info["shape"]).clone()
+    return out
+
+
+def read_hf(d):
+    """(config.json as a dict, {name: tensor} of every *.safetensors in d)."""
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    sd = {}
+    for p in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
+        sd.update(read_safetensors(p))
+    return cfg, sd
+
+
+def rope(cfg, key, default):
+    """A rope setting: transformers 5 keeps it in rope_parameters, 4.x at top level."""
+    rp = cfg.get("rope_parameters") or {}
+    return rp.get(key, cfg.get(key, default))
+
+
+def padded_vocab(v, tp, divisible_by=128):
+    """Megatron's _vocab_size_with_padding: a multiple of divisible_by * tp."""
+    m = divisible_by * tp
+    return -(-v // m) * m
+
+
+def pad_rows(t, rows, seed):
+    """t with random rows appended up to rows, as a NeMo 1 trained model's
+    padded vocabulary has (trained, not zero: the export must drop them)."""
+    if t.shape[0] == rows:
+        return t
+    g = torch.Generator().manual_seed(seed)
+    extra = (torch.randn((rows - t.shape[0],) + tuple(t.shape[1:]), generator=g) * 0.02).to(t.dtype)
+    return torch.cat([t, extra])
+
+
+def interleave_qkv(q, k, v, heads, groups, kv):
+    """Megatron's fused linear_qkv rows: per query group, its q heads then
+    its k head then its v head (as convert_llama_hf_to_nemo.py builds it)."""
+    per = heads // groups
+    q = q.reshape(groups, per * kv, *q.shape[1:])
+    k = k.reshape(groups, kv, *k.shape[1:])
+    v = v.reshape(groups, kv, *v.shape[1:])
+    return torch.cat([q, k, v], dim=1).reshape(-1, *q.shape[2:])
+
+
+def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
+    """Returns (arch, tensors, nemo) for the HF checkpoint in hfdir:
+    tensors is a list of (megatron_key, global_value, chunk_sizes) without
+    the "model."/"module." prefix, layer-stacked, the vocabulary padded to a
+    multiple of divisible_by * tp; chunk_sizes split it as a TP=tp save does. nemo is
+    the model fields a NeMo 1 model_config.yaml would have."""
+    cfg, sd = read_hf(hfdir)
+    arch = MODEL_TYPES[cfg["model_type"]]
+    out = []
+
+    def stack(fmt, L):
+        return torch.stack([sd[fmt % l] for l in range(L)])
+
+    if arch == "gpt":
+        L, H, heads, F = cfg["n_layer"], cfg["n_embd"], cfg["n_head"], cfg["n_inner"] or 4 * cfg["n_embd"]
+        groups = 1 if cfg.get("multi_query", True) else heads
+        kv = H // heads
+        V = cfg["vocab_size"]
+        Vp = padded_vocab(V, tp, divisible_by)
+        qkv_rows = (heads + 2 * groups) * kv
+        pre = "transformer.h.%d."
+        # c_attn with multi_query=False is viewed per head as [q_h, k_h, v_h]
+        # (GPTBigCodeAttention.forward): Megatron's layout with groups == heads.
+        out += [
+            ("embedding.word_embeddings.weight", pad_rows(sd["transformer.wte.weight"], Vp, seed), (Vp // tp, H)),
+            ("embedding.position_embeddings.weight", sd["transformer.wpe.weight"], tuple(sd["transformer.wpe.weight"].shape)),
+            ("decoder.layers.self_attention.linear_qkv.layer_norm_weight", stack(pre + "ln_1.weight", L), (1, H)),
+            ("decoder.layers.self_attention.linear_qkv.layer_norm_bias", stack(pre + "ln_1.bias", L), (1, H)),
+            ("decoder.layers.self_attention.linear_qkv.weight", stack(pre + "attn.c_attn.weight", L), (1, qkv_rows // tp, H)),
+            ("decoder.layers.self_attention.linear_qkv.bias", stack(pre + "attn.c_attn.bias", L), (1, qkv_rows // tp)),
+            ("decoder.layers.self_attention.linear_proj.weight", stack(pre + "attn.c_proj.weight", L), (1, H, H // tp)),
+            ("decoder.layers.self_attention.linear_proj.bias", stack(pre + "attn.c_proj.bias", L), (1, H)),
+            ("decoder.layers.mlp.linear_fc1.layer_norm_weight", stack(pre + "ln_2.weight", L), (1, H)),
+            ("decoder.layers.mlp.linear_fc1.layer_norm_bias", stack(pre + "ln_2.bias", L), (1, H)),
+            ("decoder.layers.mlp.linear_fc1.weight", stack(pre + "mlp.c_fc.weight", L), (1, F // tp, H)),
+            ("decoder.layers.mlp.linear_fc1.bias", stack(pre + "mlp.c_fc.bias", L), (1, F // tp)),
+            ("decoder.layers.mlp.linear_fc2.weight", stack(pre + "mlp.c_proj.weight", L), (1, H, F // tp)),
+            ("decoder.layers.mlp.linear_fc2.bias", stack(pre + "mlp.c_proj.bias", L), (1, H)),
+            ("decoder.final_layernorm.weight", sd["transformer.ln_f.weight"], (H,)),
+            ("decoder.final_layernorm.bias", sd["transformer.ln_f.bias"], (H,)),
+        ]
+        if not cfg.get("tie_word_embeddings", True):
+            out.append(("output_layer.weight", pad_rows(sd["lm_head.weight"], Vp, seed + 1), (Vp // tp, H)))
+        nemo = dict(num_layers=L, hidden_size=H, ffn_hidden_size=F, num_attention_heads=heads,
+                    num_query_groups=groups, kv_channels=None, seq=cfg["n_positions"],
+                    normalization="layernorm", layernorm_epsilon=cfg["layer_norm_epsilon"],
+                    activation="gelu", bias=True, position_embedding_type="learned_absolute",
+                    rotary_base=None, rotary_percentage=1.0,
+                    share_embeddings_and_output_weights=cfg.get("tie_word_embeddings", True))
+    else:
+        L, H, heads = cfg["num_hidden_layers"], cfg["hidden_size"], cfg["num_attention_heads"]
+        groups = cfg.get("num_key_value_heads") or heads
+        kv = cfg.get("head_dim") or H // heads
+        F = cfg["intermediate_size"]
+        V = cfg["vocab_size"]
+        Vp = padded_vocab(V, tp, divisible_by)
+        qkv_rows = (heads + 2 * groups) * kv
+        pre = "model.layers.%d."
+        qkv = torch.stack([interleave_qkv(sd[pre % l + "self_attn.q_proj.weight"], sd[pre % l + "self_attn.k_proj.weight"],
+                                          sd[pre % l + "self_attn.v_proj.weight"], heads, groups, kv) for l in range(L)])
+        out += [
+            ("embedding.word_embeddings.weight", pad_rows(sd["model.embed_tokens.weight"], Vp, seed), (Vp // tp, H)),
+            ("decoder.layers.self_attention.linear_qkv.layer_norm_weight", stack(pre + "input_layernorm.weight", L), (1, H)),
+        ]
+        if arch == "nemotron":
+            out.append(("decoder.layers.self_attention.linear_qkv.layer_norm_bias", stack(pre + "input_layernorm.bias", L), (1, H)))
+        out += [
+            ("decoder.layers.self_attention.linear_qkv.weight", qkv, (1, qkv_rows // tp, H)),
+            ("decoder.layers.self_attention.linear_proj.weight", stack(pre + "self_attn.o_proj.weight", L), (1, H, heads * kv // tp)),
+        ]
+        if arch == "mixtral":
+            E = cfg["num_local_experts"]
+            ex = pre + "block_sparse_moe.experts.%d."
+
+            def experts(fn):
+                return torch.stack([torch.stack([fn(l, e) for e in range(E)]) for l in range(L)])
+            out += [
+                ("decoder.layers.pre_mlp_layernorm.weight", stack(pre + "post_attention_layernorm.weight", L), (1, H)),
+                ("decoder.layers.mlp.router.weight", stack(pre + "block_sparse_moe.gate.weight", L), (1, E, H)),
+                ("decoder.layers.mlp.experts.experts.linear_fc1.weight",
+                 experts(lambda l, e: torch.cat([sd[ex % (l, e) + "w1.weight"], sd[ex % (l, e) + "w3.weight"]])),
+                 (1, 1, F // tp, H)),
+                ("decoder.layers.mlp.experts.experts.linear_fc2.weight",
+                 experts(lambda l, e: sd[ex % (l, e) + "w2.weight"]), (1, 1, H, F // tp)),
+            ]
+        else:
+            out.append(("decoder.layers.mlp.linear_fc1.layer_norm_weight", stack(pre + "post_attention_layernorm.weight", L), (1, H)))
+            if arch == "nemotron":
+                out.append(("decoder.layers.mlp.linear_fc1.layer_norm_bias", stack(pre + "post_attention_layernorm.bias", L), (1, H)))
+                fc1 = stack(pre + "mlp.up_proj.weight", L)
+            else:  # SwiGLU: [gate; up]
+                fc1 = torch.stack([torch.cat([sd[pre % l + "mlp.gate_proj.weight"], sd[pre % l + "mlp.up_proj.weight"]])
+                                   for l in range(L)])
+            out += [
+                ("decoder.layers.mlp.linear_fc1.weight", fc1, (1, F // tp, H)),
+                ("decoder.layers.mlp.linear_fc2.weight", stack(pre + "mlp.down_proj.weight", L), (1, H, F // tp)),
+            ]
+        out.append(("decoder.final_layernorm.weight", sd["model.norm.weight"], (H,)))
+        if arch == "nemotron":
+            out.append(("decoder.final_layernorm.bias", sd["model.norm.bias"], (H,)))
+        tie = cfg.get("tie_word_embeddings", False)
+        if not tie:
+            out.append(("output_layer.weight", pad_rows(sd["lm_head.weight"], Vp, seed + 1), (Vp // tp, H)))
+        nemo = dict(num_layers=L, hidden_size=H, ffn_hidden_size=F, num_attention_heads=heads,
+                    num_query_groups=groups, kv_channels=kv if kv * heads != H else None,
+                    seq=cfg["max_position_embeddings"],
+                    normalization={"nemotron": "layernorm1p"}.get(arch, "rmsnorm"),
+                    layernorm_epsilon=cfg["norm_eps"] if arch == "nemotron" else cfg["rms_norm_eps"],
+                    activation="squared-relu" if arch == "nemotron" else "fast-swiglu", bias=False,
+                    position_embedding_type="rope", rotary_base=rope(cfg, "rope_theta", 10000.0),
+                    rotary_percentage=rope(cfg, "partial_rotary_factor", 0.5 if arch == "nemotron" else 1.0),
+                    share_embeddings_and_output_weights=tie)
+        if arch == "mixtral":
+            nemo.update(num_moe_experts=cfg["num_local_experts"], moe_router_topk=cfg["num_experts_per_tok"])
+    nemo["init_method_std"] = cfg.get("initializer_range", 0.02)
+    nemo["vocab_size"] = V
+    nemo["params_dtype"] = out[0][1].dtype
+    return arch, out, nemo

@@ -1,0 +1,79 @@
+"""Test-only: writes a small random Hugging Face checkpoint with transformers.
+
+Runs under a current transformers (the sid chroot's python), not the host's.
+
+    python3 hfmodel.py OUT --arch llama|mixtral|nemotron|gpt [--seed N]
+
+writes OUT/hf/ (config.json, model.safetensors, generation_config.json,
+tokenizer.model) with save_pretrained, in bfloat16, and OUT/tokenizer.model
+(the same SentencePiece model, for the NeMo 1 artifact).
+"""
+import argparse
+import os
+import shutil
+
+import torch
+import transformers
+
+from spfixture import small_sentencepiece
+
+ARCHS = ("llama", "mixtral", "nemotron", "gpt")
+
+
+def config(arch, vocab, bos, eos):
+    common = dict(vocab_size=vocab, bos_token_id=bos, eos_token_id=eos, dtype=torch.bfloat16)
+    if arch == "llama":
+        return transformers.LlamaConfig(
+            hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5,
+            rope_theta=500000.0, tie_word_embeddings=False, **common)
+    if arch == "mixtral":
+        return transformers.MixtralConfig(
+            hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2,
+            max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=1000000.0,
+            tie_word_embeddings=False, **common)
+    if arch == "nemotron":
+        return transformers.NemotronConfig(
+            hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, norm_eps=1e-5, hidden_act="relu2",
+            rope_theta=10000.0, partial_rotary_factor=0.5, tie_word_embeddings=False, **common)
+    if arch == "gpt":
+        return transformers.GPTBigCodeConfig(
+            n_embd=48, n_inner=192, n_layer=3, n_head=6, multi_query=False, n_positions=128,
+            activation_function="gelu_pytorch_tanh", layer_norm_epsilon=1e-5, scale_attn_weights=True,
+            tie_word_embeddings=True, **common)
+    raise ValueError(arch)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--arch", required=True, choices=ARCHS)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    import sentencepiece as spm
+    sp_bytes = small_sentencepiece(llama=True)
+    sp = spm.SentencePieceProcessor(model_proto=sp_bytes)
+    cfg = config(args.arch, sp.get_piece_size(), sp.bos_id(), sp.eos_id())
+    torch.manual_seed(args.seed)
+    model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
+    # from_config's init leaves norms at exactly 1 (or 0): perturb every
+    # tensor so that a swapped or dropped tensor shows in the logits.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    model.eval()
+
+    hf = os.path.join(args.out, "hf")
+    shutil.rmtree(hf, ignore_errors=True)
+    model.save_pretrained(hf)
+    with open(os.path.join(hf, "tokenizer.model"), "wb") as f:
+        f.write(sp_bytes)
+    shutil.copy(os.path.join(hf, "tokenizer.model"), os.path.join(args.out, "tokenizer.model"))
+    print("wrote %s (%s, vocab %d)" % (hf, type(model).__name__, cfg.vocab_size))
+
+
+if __name__ == "__main__":
+    main()
