@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -85,18 +83,11 @@ func runConvert(e *env, args []string) error {
 	if !*offline {
 		target.Hub = hubConfig()
 	}
-	switch *dtype {
-	case "", "bfloat16", "float16", "float32":
-	case "bf16":
-		*dtype = "bfloat16"
-	case "fp16", "half":
-		*dtype = "float16"
-	case "fp32", "float":
-		*dtype = "float32"
-	default:
-		return usagef("--dtype %s: want bfloat16, float16 or float32", *dtype)
+	dt, err := normalizeDType(*dtype)
+	if err != nil {
+		return err
 	}
-	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool, Target: target, DType: *dtype}
+	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool, Target: target, DType: dt}
 
 	if *dryRun {
 		plan, err := convert.DryRun(e.ctx, opts)
@@ -104,32 +95,23 @@ func runConvert(e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(plan)
+			return printJSON(e.stdout, plan)
 		}
 		return printPlan(e.stdout, plan)
 	}
 
-	var bar *progressBar
-	if e.isTerminal && !*noProgress && !*asJSON {
-		bar = newProgressBar(e.stderr, "converting")
-		opts.Progress = bar.update
-	}
-	res, err := convert.Run(e.ctx, opts)
-	if bar != nil {
-		bar.finish() // end the bar's line before anything else is printed
-	}
+	var res *convert.Result
+	err = e.withProgress(*noProgress || *asJSON, "converting", out, func(progress func(done, total int64)) error {
+		opts.Progress = progress
+		var err error
+		res, err = convert.Run(e.ctx, opts)
+		return err
+	})
 	if err != nil {
-		if errors.Is(err, e.ctx.Err()) && e.ctx.Err() != nil {
-			return fmt.Errorf("interrupted; nothing was written to %s", out)
-		}
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(e.stdout, res)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %s with %s, %d tensors, %d objects, %s in %s\n", res.Output, res.Config, res.Tokenizer, res.Tensors, res.Objects, humanBytes(res.Bytes), res.Duration.Round(1e6))
 	for _, n := range res.Warnings {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -85,31 +84,22 @@ func runExport(e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(plan)
+			return printJSON(e.stdout, plan)
 		}
 		return printExportPlan(e.stdout, plan)
 	}
-	var bar *progressBar
-	if e.isTerminal && !*noProgress && !*asJSON {
-		bar = newProgressBar(e.stderr, "exporting")
-		opts.Progress = bar.update
-	}
-	res, err := export.Run(e.ctx, opts)
-	if bar != nil {
-		bar.finish()
-	}
+	var res *export.Result
+	err = e.withProgress(*noProgress || *asJSON, "exporting", out, func(progress func(done, total int64)) error {
+		opts.Progress = progress
+		var err error
+		res, err = export.Run(e.ctx, opts)
+		return err
+	})
 	if err != nil {
-		if errors.Is(err, e.ctx.Err()) && e.ctx.Err() != nil {
-			return fmt.Errorf("interrupted; nothing was written to %s", out)
-		}
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(e.stdout, res)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %s, %d tensors, %s in %s\n", res.Output, res.Architecture, res.Tensors, humanBytes(res.Bytes), res.Duration.Round(1e6))
 	for _, n := range res.Notes {

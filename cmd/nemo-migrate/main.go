@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -222,4 +223,31 @@ func dashes(name string) string {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// printJSON writes v as the indented JSON every --json output uses.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// withProgress runs a long job, drawing a progress bar labelled label on
+// a terminal (unless quiet), and turns an interruption into a message
+// that says nothing was written to out.
+func (e *env) withProgress(quiet bool, label, out string, job func(progress func(done, total int64)) error) error {
+	var bar *progressBar
+	var fn func(done, total int64)
+	if e.isTerminal && !quiet {
+		bar = newProgressBar(e.stderr, label)
+		fn = bar.update
+	}
+	err := job(fn)
+	if bar != nil {
+		bar.finish() // end the bar's line before anything else is printed
+	}
+	if err != nil && e.ctx.Err() != nil && errors.Is(err, e.ctx.Err()) {
+		return fmt.Errorf("interrupted; nothing was written to %s", out)
+	}
+	return err
 }

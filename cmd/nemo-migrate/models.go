@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -55,9 +54,7 @@ func runModels(e *env, args []string) error {
 		})
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(infos)
+		return printJSON(e.stdout, infos)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tMODEL\tCONFIG\tLAYERS\tHIDDEN\tFFN\tHEADS\tGROUPS\tEXPERTS\tPARAMS")

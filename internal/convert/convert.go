@@ -12,7 +12,6 @@ package convert
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"time"
@@ -180,45 +179,31 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer j.Close()
 	src, target, plan := j.src, j.target, j.plan
-	staging, err := outdir.Staging(opts.Output)
-	if err != nil {
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(staging)
+	err = outdir.Build(ctx, opts.Output, func(staging string) error {
+		w, err := nemo2.NewWeightsWriter(filepath.Join(staging, nemo2.WeightsDir))
+		if err != nil {
+			return err
 		}
-	}()
-	w, err := nemo2.NewWeightsWriter(filepath.Join(staging, nemo2.WeightsDir))
-	if err != nil {
-		return nil, err
-	}
-	p := &progress{fn: opts.Progress, total: plan.Bytes}
-	if err := writeWeights(ctx, src.Weights, plan, w, p); err != nil {
-		w.Abort()
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		w.Abort()
-		return nil, err
-	}
-	if target != nil {
-		if err := target.WriteContext(filepath.Join(staging, "context")); err != nil {
+		p := &progress{fn: opts.Progress, total: plan.Bytes}
+		if err := writeWeights(ctx, src.Weights, plan, w, p); err != nil {
 			w.Abort()
-			return nil, fmt.Errorf("writing context: %w", err)
+			return err
 		}
-	}
-	if err := w.Finish(nemo2.CommonState()); err != nil {
+		if err := ctx.Err(); err != nil {
+			w.Abort()
+			return err
+		}
+		if target != nil {
+			if err := target.WriteContext(filepath.Join(staging, "context")); err != nil {
+				w.Abort()
+				return fmt.Errorf("writing context: %w", err)
+			}
+		}
+		return w.Finish(nemo2.CommonState())
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := outdir.Commit(staging, opts.Output); err != nil {
-		return nil, err
-	}
-	ok = true
 	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, Duration: time.Since(start), Notes: plan.Notes, Warnings: plan.Warnings}
 	if target != nil {
 		res.Model, res.Config = target.Model.ID, target.Config.Class.Ref.String()

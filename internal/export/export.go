@@ -280,29 +280,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer p.src.Close()
-	staging, err := outdir.Staging(opts.Output)
+	err = outdir.Build(ctx, opts.Output, func(staging string) error {
+		if err := p.writeWeights(ctx, staging, opts.Progress); err != nil {
+			return err
+		}
+		return p.writeMeta(staging)
+	})
 	if err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(staging)
-		}
-	}()
-	if err := p.writeWeights(ctx, staging, opts.Progress); err != nil {
-		return nil, err
-	}
-	if err := p.writeMeta(staging); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := outdir.Commit(staging, opts.Output); err != nil {
-		return nil, err
-	}
-	ok = true
 	res := &Result{Output: opts.Output, Architecture: p.Architecture, Tensors: len(p.Tensors), Bytes: p.Bytes, Duration: time.Since(start), Notes: p.Notes}
 	for _, f := range p.Files {
 		res.Files = append(res.Files, f.Name)

@@ -5,6 +5,7 @@
 package outdir
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -93,6 +94,29 @@ func Commit(staging, out string) error {
 	if d, err := os.Open(filepath.Dir(out)); err == nil {
 		d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// Build creates out by running build on a fresh staging directory and
+// committing it when build succeeds and ctx is still live; on any failure
+// the staging directory is removed, so nothing that looks complete is left.
+func Build(ctx context.Context, out string, build func(staging string) error) error {
+	staging, err := Staging(out)
+	if err != nil {
+		return err
+	}
+	if err := build(staging); err != nil {
+		os.RemoveAll(staging)
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		os.RemoveAll(staging)
+		return err
+	}
+	if err := Commit(staging, out); err != nil {
+		os.RemoveAll(staging)
+		return err
 	}
 	return nil
 }
