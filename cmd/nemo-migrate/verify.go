@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"nemo-migrate/internal/convert"
+	"nemo-migrate/internal/export"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/verify"
 )
@@ -24,12 +25,20 @@ output bit for bit (keys mapped "model." to "module.") and every object value
 for value. core_attention extra states, which convert replaces with a fresh
 state as NeMo's converter does, are not compared.
 
+A Hugging Face checkpoint written by export (config.json and safetensors)
+is verified too: every safetensors file parses and tiles exactly, the index
+names every tensor where it is, and with --source every tensor is compared
+bit for bit with its transform of the source (the q/k/v rows, the SwiGLU
+half, the layer or expert, the vocabulary rows), and config.json with the
+config the source implies.
+
 Every problem found is listed with the key it concerns; the exit code is 1
 when there is any.
 
 Examples:
   nemo-migrate verify out
-  nemo-migrate verify out --source model.nemo --json`
+  nemo-migrate verify out --source model.nemo --json
+  nemo-migrate verify model-hf --source model.nemo`
 
 func runVerify(e *env, args []string) error {
 	fs := newFlagSet(e, "verify", "OUT [--source IN] [--json]", verifyHelp)
@@ -44,6 +53,9 @@ func runVerify(e *env, args []string) error {
 		return usagef("want exactly one checkpoint directory, got %d", len(pos))
 	}
 	out := pos[0]
+	if export.IsHF(out) {
+		return verifyHF(e, out, *source, *asJSON, *noProgress)
+	}
 	root, err := os.OpenRoot(out)
 	if err != nil {
 		return err
@@ -107,6 +119,42 @@ func runVerify(e *env, args []string) error {
 		return fmt.Errorf("%s: %d problem(s) found", out, len(rep.Findings))
 	}
 	if !*asJSON {
+		fmt.Fprintln(e.stdout, "OK")
+	}
+	return nil
+}
+
+func verifyHF(e *env, out, source string, asJSON, noProgress bool) error {
+	var rep *verify.Report
+	err := e.withProgress(noProgress || asJSON, "verifying", out, func(progress func(done, total int64)) error {
+		var err error
+		rep, err = export.Verify(e.ctx, out, source, convert.TargetOptions{}, verify.Options{Progress: progress})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if err := printJSON(e.stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "checked %d tensors of a Hugging Face checkpoint", rep.Tensors)
+		if source != "" {
+			fmt.Fprintf(e.stdout, "; %d compared with %s (%s)", rep.Compared, source, humanBytes(rep.Bytes))
+		}
+		fmt.Fprintln(e.stdout)
+		for _, n := range rep.Notes {
+			fmt.Fprintf(e.stdout, "note: %s\n", n)
+		}
+		for _, f := range rep.Findings {
+			fmt.Fprintf(e.stdout, "PROBLEM %s\n", f)
+		}
+	}
+	if !rep.OK() {
+		return fmt.Errorf("%s: %d problem(s) found", out, len(rep.Findings))
+	}
+	if !asJSON {
 		fmt.Fprintln(e.stdout, "OK")
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/safetensors"
+	"nemo-migrate/internal/verify"
 )
 
 const example = "../../examples/tiny-llama.nemo"
@@ -234,5 +235,49 @@ func TestCast(t *testing.T) {
 	json.Unmarshal(b, &cfg)
 	if cfg["torch_dtype"] != "float32" {
 		t.Errorf("torch_dtype %v", cfg["torch_dtype"])
+	}
+}
+
+// TestVerify: verify passes an export, finds a flipped bit in the tensor
+// that holds it, and compares a cast export with the cast source.
+func TestVerify(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "hf")
+	if _, err := Run(context.Background(), Options{Input: example, Output: out, ShardSize: 100 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(context.Background(), out, example, convertOpts(), verify.Options{})
+	if err != nil || !rep.OK() || rep.Compared != rep.Tensors || rep.Tensors == 0 {
+		t.Fatalf("clean export: %+v, %v", rep, err)
+	}
+	// Flip one bit in the middle of layer 1's k_proj.
+	var idx safetensors.Index
+	b, _ := os.ReadFile(filepath.Join(out, safetensors.IndexName))
+	json.Unmarshal(b, &idx)
+	const victim = "model.layers.1.self_attn.k_proj.weight"
+	path := filepath.Join(out, idx.WeightMap[victim])
+	data, _ := os.ReadFile(path)
+	f, err := safetensors.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := f.Tensor(victim)
+	data[f.HeaderSize+(tn.Begin+tn.End)/2] ^= 0x10
+	os.WriteFile(path, data, 0o644)
+	rep, err = Verify(context.Background(), out, example, convertOpts(), verify.Options{})
+	if err != nil || len(rep.Findings) != 1 || rep.Findings[0].Key != victim {
+		t.Errorf("flipped bit: %+v, %v", rep, err)
+	}
+
+	cast := filepath.Join(t.TempDir(), "hf32")
+	if _, err := Run(context.Background(), Options{Input: example, Output: cast, DType: "float16"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Verify(context.Background(), cast, example, convertOpts(), verify.Options{})
+	if err != nil || !rep.OK() || rep.Compared == 0 || len(rep.Notes) == 0 {
+		t.Errorf("cast export: %+v, %v", rep, err)
+	}
+	os.Remove(filepath.Join(cast, "model.safetensors"))
+	if IsHF(cast) {
+		t.Error("a directory without weights is not a Hugging Face checkpoint")
 	}
 }

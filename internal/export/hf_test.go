@@ -8,6 +8,7 @@ import (
 
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/oracle"
+	"nemo-migrate/internal/verify"
 )
 
 // runScript runs one of internal/oracle/py's scripts as __main__.
@@ -32,7 +33,7 @@ var hfModules = []string{"torch", "transformers", "safetensors", "sentencepiece"
 // from_pretrained and finds every tensor, the logits of a prompt and the
 // tokenizer's ids equal to the original's.
 func TestHuggingFace(t *testing.T) {
-	stacks := oracle.Stacks(t, hfModules...)
+	stacks := oracle.StacksWith(t, hfModules...)
 	if len(stacks) == 0 {
 		return
 	}
@@ -70,6 +71,9 @@ func TestHuggingFace(t *testing.T) {
 				}
 				if len(res.Files) < 2 {
 					t.Errorf("%s: files %v", in.name, res.Files)
+				}
+				if rep, err := Verify(context.Background(), out, in.path, convert.TargetOptions{}, verify.Options{}); err != nil || !rep.OK() || rep.Compared != rep.Tensors {
+					t.Errorf("%s: verify: %+v, %v", in.name, rep, err)
 				}
 				got := runScript(t, sid, hfModules, "hfcheck", out, hf)
 				if !strings.HasPrefix(got, "ok: ") {

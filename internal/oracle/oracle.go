@@ -155,6 +155,37 @@ func Stacks(t testing.TB, modules ...string) []Stack {
 	return stacks
 }
 
+// StacksWith returns the configured stacks that import every module
+// named, for libraries only some stacks carry (transformers is in sid
+// only). Unlike Stacks, a stack without them is left out even when interop
+// is required; t is skipped, or failed when it is required, only when no
+// stack has them.
+func StacksWith(t testing.TB, modules ...string) []Stack {
+	t.Helper()
+	v := strings.TrimSpace(os.Getenv("NEMO_MIGRATE_STACKS"))
+	if v == "" {
+		unavailable(t, "no current torch stack configured: build them with .ci/chroot and set NEMO_MIGRATE_STACKS as .ci/run does")
+		return nil
+	}
+	var stacks []Stack
+	var missing []string
+	for _, f := range strings.Fields(v) {
+		name, py, ok := strings.Cut(f, "=")
+		if !ok || name == "" || py == "" {
+			t.Fatalf("NEMO_MIGRATE_STACKS: %q is not NAME=PYTHON", f)
+		}
+		if err := importable(py, modules); err != nil {
+			missing = append(missing, name+": "+err.Error())
+			continue
+		}
+		stacks = append(stacks, Stack{Name: name, Python: py})
+	}
+	if len(stacks) == 0 {
+		unavailable(t, "no current stack imports "+strings.Join(modules, ", ")+": "+strings.Join(missing, "; "))
+	}
+	return stacks
+}
+
 // Dir is the directory holding the Python helper modules (torchshim.py,
 // nemo1fixture.py, nemo2check.py), which every script gets on PYTHONPATH.
 func Dir() string {

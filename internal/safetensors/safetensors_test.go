@@ -124,7 +124,7 @@ func TestSplit(t *testing.T) {
 // TestRealSafetensors writes a file that the real safetensors library
 // must load with the same values, and reads one it wrote.
 func TestRealSafetensors(t *testing.T) {
-	for _, st := range oracle.Stacks(t, "safetensors", "torch") {
+	for _, st := range oracle.StacksWith(t, "safetensors", "torch") {
 		t.Run(st.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			ours := filepath.Join(dir, "ours.safetensors")

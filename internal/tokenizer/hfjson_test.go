@@ -68,7 +68,7 @@ print("checked %d texts, %d differences" % (len(texts), bad))
 // libraries on the other side.
 func TestHFTokenizerJSON(t *testing.T) {
 	mods := []string{"sentencepiece", "tokenizers"}
-	for _, st := range oracle.Stacks(t, mods...) {
+	for _, st := range oracle.StacksWith(t, mods...) {
 		t.Run(st.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			names := strings.Fields(string(oracle.RunWith(t, st.Python, mods, spVariants, dir)))

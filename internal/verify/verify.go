@@ -58,6 +58,10 @@ const maxFindings = 200
 
 var errTooMany = errors.New("too many problems")
 
+// Add records a problem with key; it returns an error once the report
+// holds as many findings as it keeps, and the caller should stop.
+func (r *Report) Add(key, format string, args ...any) error { return r.add(key, format, args...) }
+
 func (r *Report) add(key, format string, args ...any) error {
 	r.Findings = append(r.Findings, Finding{Key: key, Problem: fmt.Sprintf(format, args...)})
 	if len(r.Findings) >= maxFindings {
