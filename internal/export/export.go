@@ -344,6 +344,7 @@ func (p *Plan) writeWeights(ctx context.Context, dir string, progress func(done,
 		}
 	}
 	var done int64
+	buf := make([]byte, 1<<20) // fewer, larger pwrites than io.Copy's 32 KiB
 	for _, key := range order {
 		ps := pieces[key]
 		slices.SortFunc(ps, func(a, b piece) int { return int(min(max(a.s.off-b.s.off, -1), 1)) })
@@ -371,7 +372,7 @@ func (p *Plan) writeWeights(ctx context.Context, dir string, progress func(done,
 			}
 			f := files[pc.out.File]
 			want := pc.s.n / t.DType.ItemSize() * safetensors.ItemSize(safetensors.DTypeOf(pc.out.DType))
-			n, err := io.Copy(io.NewOffsetWriter(f, pc.dst), r)
+			n, err := io.CopyBuffer(io.NewOffsetWriter(f, pc.dst), r, buf)
 			if err == nil && n != want {
 				err = fmt.Errorf("wrote %d of %d bytes", n, want)
 			}

@@ -26,7 +26,7 @@ import torch
 ST_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32, "F64": torch.float64,
              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
              "U8": torch.uint8, "BOOL": torch.bool}
-MODEL_TYPES = {"llama": "llama", "mixtral": "mixtral", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
+MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
 
 
 def read_safetensors(path):
@@ -203,6 +203,10 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                     share_embeddings_and_output_weights=tie)
         if arch == "mixtral":
             nemo.update(num_moe_experts=cfg["num_local_experts"], moe_router_topk=cfg["num_experts_per_tok"])
+        if arch == "mistral":
+            # Megatron's (left, right) window; NeMo's Mistral importer maps
+            # sliding_window to window_size [sliding_window, 0].
+            nemo["window_size"] = [cfg["sliding_window"], 0]
     nemo["init_method_std"] = cfg.get("initializer_range", 0.02)
     nemo["vocab_size"] = V
     nemo["params_dtype"] = out[0][1].dtype

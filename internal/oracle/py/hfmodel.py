@@ -17,7 +17,7 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "mixtral", "nemotron", "gpt")
+ARCHS = ("llama", "mistral", "mixtral", "nemotron", "gpt")
 
 
 def config(arch, vocab, bos, eos):
@@ -27,6 +27,13 @@ def config(arch, vocab, bos, eos):
             hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5,
             rope_theta=500000.0, tie_word_embeddings=False, **common)
+    if arch == "mistral":
+        # A window shorter than hfcheck's 16-token prompt, so a lost
+        # sliding window shows in the logits.
+        return transformers.MistralConfig(
+            hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5,
+            rope_theta=1000000.0, sliding_window=6, tie_word_embeddings=False, **common)
     if arch == "mixtral":
         return transformers.MixtralConfig(
             hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,

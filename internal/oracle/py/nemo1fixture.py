@@ -304,6 +304,8 @@ def model_config_from_hf(nemo, tp, tokenizer, precision):
         ("make_vocab_size_divisible_by", 128), ("precision", precision),
         ("transformer_engine", True), ("dist_ckpt_format", "torch_dist"),
     ]
+    if "window_size" in nemo:
+        fields.append(("window_size", "[%d, %d]" % tuple(nemo["window_size"])))
     if "num_moe_experts" in nemo:
         fields += [("num_moe_experts", nemo["num_moe_experts"]), ("moe_router_topk", nemo["moe_router_topk"]),
                    ("moe_router_pre_softmax", False)]
