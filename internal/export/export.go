@@ -293,6 +293,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	for _, f := range p.Files {
 		res.Files = append(res.Files, f.Name)
 	}
+	if len(p.shards) > 1 {
+		res.Files = append(res.Files, safetensors.IndexName)
+	}
+	res.Files = append(res.Files, "config.json", "generation_config.json")
 	res.Files = append(res.Files, p.Tokenizer...)
 	return res, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -279,5 +280,34 @@ func TestVerify(t *testing.T) {
 	os.Remove(filepath.Join(cast, "model.safetensors"))
 	if IsHF(cast) {
 		t.Error("a directory without weights is not a Hugging Face checkpoint")
+	}
+}
+
+// TestHFTokenizerSource: a Hugging Face tokenizer directory (here, a
+// previous export) is copied as it is, except model files it carries.
+func TestHFTokenizerSource(t *testing.T) {
+	first := filepath.Join(t.TempDir(), "first")
+	if _, err := Run(context.Background(), Options{Input: example, Output: first}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "second")
+	res, err := Run(context.Background(), Options{Input: example, Output: out,
+		Tokenizer: convert.TargetOptions{TokenizerPath: first, TokenizerLibrary: "huggingface"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"} {
+		a, _ := os.ReadFile(filepath.Join(first, f))
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s not copied as it is: %v", f, err)
+		}
+	}
+	if !slices.Contains(res.Files, "tokenizer.model") {
+		t.Errorf("files %v: want the directory's tokenizer.model too", res.Files)
+	}
+	rep, err := Verify(context.Background(), out, example, convertOpts(), verify.Options{})
+	if err != nil || !rep.OK() {
+		t.Errorf("verify: %+v, %v", rep, err)
 	}
 }
