@@ -222,15 +222,23 @@ func (t *Target) check(src *Source) error {
 		s.Objects = append(s.Objects, models.NeMo2Key(o.Key))
 	}
 	var fatal []string
+	leftovers := 0
 	for _, d := range models.Check(t.Manifest, s) {
 		switch {
 		case d.Kind == models.Missing && d.Object:
 			// Filled in with an empty state (ExtraObjects).
+		case d.Kind == models.Unexpected && d.Object && tolerated(d.Key):
+			leftovers++
 		case d.Kind == models.Unexpected:
-			t.Warnings = append(t.Warnings, d.String()+" (copied; NeMo 2 will not request it)")
+			// Weights NeMo 2 would not load: the model would compute
+			// without them.
+			fatal = append(fatal, d.String()+" (NeMo 2's model has no place for it)")
 		default:
 			fatal = append(fatal, d.String())
 		}
+	}
+	if leftovers > 0 {
+		t.Warnings = append(t.Warnings, fmt.Sprintf("%d extra states of TransformerEngine 1.6-1.8's attention submodules (core_attention.*_attention._extra_state) are copied; NeMo 2 does not request them, and they hold no weights", leftovers))
 	}
 	if len(fatal) > 0 {
 		if t.Model.ID == models.AutoID {
@@ -504,4 +512,18 @@ func checkParamsDType(d, key string) (string, error) {
 		return "", fmt.Errorf("%s is %s; NeMo 2 builds models in bfloat16, float16 or float32", key, d)
 	}
 	return d, nil
+}
+
+// tolerated reports whether an object NeMo 2 does not request may be left
+// in the output: the extra states TransformerEngine 1.6-1.8 kept for
+// DotProductAttention's submodules (fused_attention, flash_attention,
+// unfused_attention), which hold fp8 metadata, not weights.
+func tolerated(key string) bool {
+	base, _, _ := strings.Cut(key, "/shard_")
+	for _, sub := range []string{"fused_attention", "flash_attention", "unfused_attention"} {
+		if strings.HasSuffix(base, ".core_attention."+sub+"._extra_state") {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"nemo-migrate/internal/distckpt"
 )
 
 // A model id whose architecture differs from model_config.yaml is refused
@@ -93,4 +95,30 @@ func TestModelIDCheckpointDir(t *testing.T) {
 		}
 	}
 	checkWithTorch(t, second, dir, true)
+}
+
+// TestUnexpectedTensorRefused: a tensor the NeMo 2 model does not load
+// (shared-expert weights, say) fails before writing; TE 1.6-1.8's
+// attention-submodule extra states are the one tolerated leftover.
+func TestUnexpectedTensorRefused(t *testing.T) {
+	src, err := Open("../../examples/tiny-llama.nemo", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	src.Weights.Tensors = append(src.Weights.Tensors, &distckpt.Tensor{Key: "model.decoder.layers.mlp.shared_experts.linear_fc1.weight", DType: "bfloat16", Shape: []int64{2, 8, 64}})
+	_, err = ResolveTarget(context.Background(), src, TargetOptions{ModelID: "auto"})
+	if err == nil || !strings.Contains(err.Error(), "shared_experts.linear_fc1.weight") {
+		t.Fatalf("unexpected tensor: %v", err)
+	}
+	src.Weights.Tensors = src.Weights.Tensors[:len(src.Weights.Tensors)-1]
+	src.Weights.Objects = append(src.Weights.Objects, &distckpt.Object{Key: "model.decoder.layers.self_attention.core_attention.fused_attention._extra_state/shard_0_2"})
+	tg, err := ResolveTarget(context.Background(), src, TargetOptions{ModelID: "auto"})
+	if err != nil {
+		t.Fatalf("TE 1.6 attention extra state: %v", err)
+	}
+	defer tg.Close()
+	if !strings.Contains(strings.Join(tg.Warnings, "\n"), "1 extra states of TransformerEngine 1.6-1.8") {
+		t.Errorf("warnings %v", tg.Warnings)
+	}
 }

@@ -43,6 +43,7 @@ var neutral = []struct {
 	{"rotary_interleaved", false},
 	{"window_size", nil},
 	{"seq_len_interpolation_factor", nil},
+	{"scale_factor", nil}, // Llama31Config's RoPE scaling
 	{"apply_residual_connection_post_layernorm", false},
 	{"multi_latent_attention", false},
 	{"softmax_scale", nil},

@@ -44,6 +44,7 @@ func TestHuggingFace(t *testing.T) {
 		fixture []string // nemo1fixture.py flags: backends, TP, forms
 	}{
 		{"llama", []string{"--tp", "2"}},
+		{"llama31", []string{"--backend", "zarr"}},
 		{"mistral", nil},
 		{"mixtral", []string{"--backend", "zarr"}},
 		{"nemotron", nil},

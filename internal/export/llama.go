@@ -12,7 +12,7 @@ func llama() *family {
 	return &family{
 		Architecture: "LlamaForCausalLM",
 		ModelType:    "llama",
-		handled:      []string{"seq_len_interpolation_factor"},
+		handled:      []string{"seq_len_interpolation_factor", "scale_factor"},
 		fits: func(s *Source) error {
 			var n need
 			ropeDecoder(&n, s.Arch)
@@ -22,6 +22,18 @@ func llama() *family {
 		config: func(s *Source) (map[string]any, error) {
 			c := llamaConfig(s)
 			c["mlp_bias"] = false
+			if sf, ok := configFloat(s, "scale_factor"); ok {
+				if _, linear := c["rope_scaling"]; linear {
+					return nil, fmt.Errorf("%s: both seq_len_interpolation_factor and Llama 3.1 RoPE scaling; Hugging Face's Llama applies one", s.Path)
+				}
+				// Llama31Config's apply_rope_scaling is Hugging Face's
+				// "llama3" rope type, parameter for parameter.
+				lf, _ := configFloat(s, "low_freq_factor")
+				hf, _ := configFloat(s, "high_freq_factor")
+				old, _ := configFloat(s, "old_context_len")
+				c["rope_scaling"] = map[string]any{"rope_type": "llama3", "factor": sf, "low_freq_factor": lf,
+					"high_freq_factor": hf, "original_max_position_embeddings": int(old)}
+			}
 			return c, nil
 		},
 		tensors: func(m *mapper, s *Source, vocab int64) { llamaTensors(m, s, vocab, denseSwiGLU) },

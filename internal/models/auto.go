@@ -18,6 +18,9 @@ const AutoID = "auto"
 // language_modeling/megatron_{gpt,base}_model.py), with NeMo 1's defaults
 // for absent keys. It returns NeMo 2 config fields in a fixed order.
 func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
+	if err := checkNEMO1Keys(y); err != nil {
+		return nil, err
+	}
 	var out []fiddle.Arg
 	var errs []string
 	set := func(name string, v any) { out = append(out, fiddle.Arg{Name: name, Value: v}) }
@@ -164,6 +167,7 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 	}
 	numField("rotary_percentage", "rotary_percent", 1.0)
 	numField("rotary_base", "rotary_base", 10000)
+	boolField("rotary_interleaved", "rotary_interleaved", false)
 	if v, ok := get("seq_len_interpolation_factor"); ok {
 		set("seq_len_interpolation_factor", v)
 	}
@@ -180,6 +184,18 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 		}
 	} else {
 		set("make_vocab_size_divisible_by", 128)
+	}
+	// NeMo 1 scales the rotary frequencies as Llama 3.1 does
+	// (mcore_model_customize: apply_rope_scaling with these defaults);
+	// NeMo 2 does it in Llama31Config.
+	if v, ok := get("scale_positional_embedding"); ok && v == true {
+		numField("scale_factor", "scale_factor", 8.0)
+		numField("low_freq_factor", "low_freq_factor", 1.0)
+		numField("high_freq_factor", "high_freq_factor", 4.0)
+		intField("old_context_len", false)
+		if out[len(out)-1].Value == nil {
+			out[len(out)-1].Value = 8192
+		}
 	}
 	if v, ok := get("window_size"); ok {
 		l, err := toList(v)
@@ -215,6 +231,7 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 					}
 				}
 			}
+			boolField("moe_router_pre_softmax", "moe_router_pre_softmax", false)
 			if v, ok := get("moe_grouped_gemm"); ok {
 				if b, isBool := v.(bool); isBool {
 					set("moe_grouped_gemm", b)
@@ -273,6 +290,7 @@ func Auto(y map[string]any) (Model, *Config, error) {
 	rms := f["normalization"] == "RMSNorm"
 	_, moe := f["num_moe_experts"]
 	_, window := f["window_size"]
+	_, ropeScaling := f["scale_factor"]
 	m := Model{ID: AutoID, Class: c.gptModel, Config: c.gpt}
 	switch {
 	case moe && swiglu && rms && rope:
@@ -283,8 +301,13 @@ func Auto(y map[string]any) (Model, *Config, error) {
 		m.Class, m.Config = c.nemotronModel, c.nemotron
 	case swiglu && rms && rope && window:
 		m.Class, m.Config = c.mistralModel, c.mistral7b
+	case swiglu && rms && rope && ropeScaling:
+		m.Class, m.Config = c.llamaModel, c.llama31
 	case swiglu && rms && rope:
 		m.Class, m.Config = c.llamaModel, c.llama
+	}
+	if ropeScaling && m.Config != c.llama31 {
+		return Model{}, nil, fmt.Errorf("model_config.yaml: scale_positional_embedding (Llama 3.1 RoPE scaling) on an architecture other than Llama's; NeMo 2 applies it only in Llama31Config")
 	}
 	cfg := NewConfig(m.Config)
 	always := map[string]bool{
@@ -315,6 +338,27 @@ func Auto(y map[string]any) (Model, *Config, error) {
 		return Model{}, nil, fmt.Errorf("model_config.yaml: %w", err)
 	}
 	return m, cfg, nil
+}
+
+// valueOr returns c's effective value of name, or def for a class
+// without that field.
+func valueOr(c *Config, name string, def any) any {
+	if v, ok := c.Value(name); ok {
+		return v
+	}
+	return def
+}
+
+func describeValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "None"
+	case *fiddle.List:
+		return fmt.Sprint(v.Items)
+	case *fiddle.Tuple:
+		return fmt.Sprint(v.Items)
+	}
+	return fmt.Sprint(v)
 }
 
 // sameValue reports whether two config values are equal as Python
@@ -382,11 +426,10 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 	if err != nil {
 		return nil, err
 	}
-	yc := NewConfig(newClasses().gpt)
-	for _, a := range fields {
-		if err := yc.Set(a.Name, a.Value); err != nil {
-			return nil, err
-		}
+	_ = fields
+	_, yc, err := Auto(y)
+	if err != nil {
+		return nil, err
 	}
 	ya, err := yc.Arch()
 	if err != nil {
@@ -445,6 +488,24 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 	if ya.PositionEmbedding == "rope" && ca.PositionEmbedding == "rope" {
 		cmpFloat("rotary_percentage", ya.RotaryPercent, ca.RotaryPercent)
 		cmpFloat("rotary_base", ya.RotaryBase, ca.RotaryBase)
+	}
+	// Fields beyond the sizes that change what the network computes; a
+	// class without one computes as its neutral value says.
+	for _, f := range []struct {
+		name    string
+		neutral any
+	}{
+		{"window_size", nil}, {"rotary_interleaved", false}, {"seq_len_interpolation_factor", nil},
+		{"scale_factor", nil}, {"low_freq_factor", nil}, {"high_freq_factor", nil}, {"old_context_len", nil},
+	} {
+		yv, cv := valueOr(yc, f.name, f.neutral), valueOr(c, f.name, f.neutral)
+		if !sameValue(yv, cv) {
+			cmp(f.name, describeValue(yv), describeValue(cv))
+		}
+	}
+	if ya.ActivationName() == "gelu" && ya.AddBiasLinear {
+		// The fused bias GeLU is the tanh approximation.
+		cmp("bias_activation_fusion", valueOr(yc, "bias_activation_fusion", false), valueOr(c, "bias_activation_fusion", false))
 	}
 	if ya.SeqLength != ca.SeqLength {
 		if ya.PositionEmbedding == "learned_absolute" || ca.PositionEmbedding == "learned_absolute" {

@@ -54,10 +54,10 @@ type Model struct {
 
 // classes holds the config and model classes of one registry build.
 type classes struct {
-	gpt, llama, llama2_7b, llama2_13b, llama2_70b, llama3, llama3_8b, llama3_70b *Class
-	mistral7b                                                                    *Class
-	mixtral, mixtral8x7b, mixtral8x22b                                           *Class
-	nemotron, nemotron3_8b, nemotron3_22b, nemotron4_15b, nemotron4_340b         *Class
+	gpt, llama, llama2_7b, llama2_13b, llama2_70b, llama3, llama3_8b, llama3_70b, llama31 *Class
+	mistral7b                                                                             *Class
+	mixtral, mixtral8x7b, mixtral8x22b                                                    *Class
+	nemotron, nemotron3_8b, nemotron3_22b, nemotron4_15b, nemotron4_340b                  *Class
 
 	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel *Class
 }
@@ -106,6 +106,13 @@ func newClasses() *classes {
 		a("rotary_base", 500_000), a("seq_length", 8192), a("num_layers", 80), a("hidden_size", 8192),
 		a("ffn_hidden_size", 28672), a("num_attention_heads", 64), a("init_method_std", 0.008944),
 		a("make_vocab_size_divisible_by", 128))
+
+	// Llama 3.1 and 3.2: Llama 3 with NeMo's apply_rope_scaling on the
+	// rotary frequencies (configure_model), the same function NeMo 1 ran
+	// for scale_positional_embedding.
+	c.llama31 = c.llama3.subclass(llamaModule+"Llama31Config",
+		a("scale_factor", 8.0), a("low_freq_factor", 1.0), a("high_freq_factor", 4.0),
+		a("old_context_len", 8192), a("init_method_std", 0.02))
 
 	// nemo/collections/llm/gpt/model/mistral.py (window_size is a
 	// default_factory field: [4096, 0]).
@@ -244,7 +251,7 @@ func ConfigClasses() map[string]*Class {
 	c := newClasses()
 	out := map[string]*Class{}
 	for _, k := range []*Class{c.gpt, c.llama, c.llama2_7b, c.llama2_13b, c.llama2_70b, c.llama3, c.llama3_8b,
-		c.llama3_70b, c.mistral7b, c.mixtral, c.mixtral8x7b, c.mixtral8x22b, c.nemotron, c.nemotron3_8b,
+		c.llama3_70b, c.llama31, c.mistral7b, c.mixtral, c.mixtral8x7b, c.mixtral8x22b, c.nemotron, c.nemotron3_8b,
 		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b} {
 		out[k.Name()] = k
 	}

@@ -49,7 +49,7 @@ FILES = [
 
 CLASSES = [
     "GPTConfig", "LlamaConfig", "Llama2Config7B", "Llama2Config13B", "Llama2Config70B", "Llama3Config", "Llama3Config8B",
-    "Llama3Config70B", "MistralConfig7B", "MixtralConfig", "MixtralConfig8x7B", "MixtralConfig8x22B",
+    "Llama3Config70B", "Llama31Config", "MistralConfig7B", "MixtralConfig", "MixtralConfig8x7B", "MixtralConfig8x22B",
     "NemotronConfig", "Nemotron3Config8B", "Nemotron3Config22B", "Nemotron4Config15B", "Nemotron4Config340B",
 ]
 

@@ -203,6 +203,14 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                     share_embeddings_and_output_weights=tie)
         if arch == "mixtral":
             nemo.update(num_moe_experts=cfg["num_local_experts"], moe_router_topk=cfg["num_experts_per_tok"])
+        rope_type = rope(cfg, "rope_type", None) or (cfg.get("rope_scaling") or {}).get("rope_type")
+        if rope_type == "llama3":
+            # NeMo 1's Llama 3.1 importer: scale_positional_embedding with
+            # apply_rope_scaling's parameters (mcore_model_customize).
+            sc = dict(cfg.get("rope_scaling") or {}, **(cfg.get("rope_parameters") or {}))
+            nemo.update(scale_positional_embedding=True, scale_factor=float(sc["factor"]),
+                        low_freq_factor=float(sc["low_freq_factor"]), high_freq_factor=float(sc["high_freq_factor"]),
+                        old_context_len=int(sc["original_max_position_embeddings"]))
         if arch == "mistral":
             # Megatron's (left, right) window; NeMo's Mistral importer maps
             # sliding_window to window_size [sliding_window, 0].

@@ -17,7 +17,7 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "mistral", "mixtral", "nemotron", "gpt")
+ARCHS = ("llama", "llama31", "mistral", "mixtral", "nemotron", "gpt")
 
 
 def config(arch, vocab, bos, eos):
@@ -27,6 +27,15 @@ def config(arch, vocab, bos, eos):
             hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5,
             rope_theta=500000.0, tie_word_embeddings=False, **common)
+    if arch == "llama31":
+        # Llama 3.1's RoPE scaling, with an original context short enough
+        # that the frequencies it changes matter within hfcheck's prompt.
+        return transformers.LlamaConfig(
+            hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5,
+            rope_theta=500000.0, tie_word_embeddings=False,
+            rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                          "high_freq_factor": 4.0, "original_max_position_embeddings": 16}, **common)
     if arch == "mistral":
         # A window shorter than hfcheck's 16-token prompt, so a lost
         # sliding window shows in the logits.
