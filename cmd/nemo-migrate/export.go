@@ -47,7 +47,7 @@ func runExport(e *env, args []string) error {
 	fs.stringVar(&in, []string{"input_path", "input", "i"}, "", "the NeMo `checkpoint`: a NeMo 1.0 .nemo, extracted directory or model_weights/, or a NeMo 2.0 checkpoint directory")
 	fs.stringVar(&out, []string{"output_path", "output", "o"}, "", "the Hugging Face checkpoint `directory` to create")
 	format := fs.String("format", "hf", "the output `format`: hf (Hugging Face transformers)")
-	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of a NeMo 1.0 checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (`path`)")
+	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (`path`)")
 	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece or huggingface (default: guessed from the path)")
 	dtype := fs.String("dtype", "", "cast the parameters to this `dtype`: bfloat16, float16 or float32 (default: keep the checkpoint's)")
 	shard := fs.String("shard-size", "5GB", "the most tensor bytes per safetensors `size`, as Hugging Face's max_shard_size: 5GB, 500MB, 2GiB or a byte count")

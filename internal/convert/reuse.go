@@ -165,23 +165,8 @@ func buildable(v any, path string) (*fiddle.Config, error) {
 	return c, nil
 }
 
-// modelClasses returns the registry's model classes by dotted path: those
-// of the model ids, and GPTModel, which no id names and "auto" chooses
-// for a plain GPT architecture.
-func modelClasses() map[string]*models.Class {
-	out := map[string]*models.Class{}
-	for _, m := range models.Models() {
-		out[m.Class.Name()] = m.Class
-	}
-	// The registry exports GPTModel only through Auto: ask it for the
-	// smallest plain GPT (LayerNorm, GELU, learned positions).
-	if m, _, err := models.Auto(map[string]any{
-		"num_layers": 1, "hidden_size": 8, "num_attention_heads": 1, "encoder_seq_length": 8,
-	}); err == nil {
-		out[m.Class.Name()] = m.Class
-	}
-	return out
-}
+// modelClasses returns the registry's model classes by dotted path.
+func modelClasses() map[string]*models.Class { return models.ModelClasses() }
 
 func supported(classes map[string]*models.Class) string {
 	var names []string

@@ -56,8 +56,8 @@ type Options struct {
 	// SpoolDir is where a gzip .nemo is decompressed (default: next to
 	// Output).
 	SpoolDir string
-	// Tokenizer overrides the tokenizer of a NeMo 1.0 source, as for
-	// convert (--tokenizer_path, ...); ModelID is ignored.
+	// Tokenizer overrides the source's tokenizer, as for convert
+	// (--tokenizer_path, ...); ModelID is ignored.
 	Tokenizer convert.TargetOptions
 
 	// Progress, if set, is called as tensor bytes are written.

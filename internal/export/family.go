@@ -30,7 +30,7 @@ type family struct {
 
 // families in the order they are tried: the first that fits is chosen.
 func families() []*family {
-	return []*family{llama(), mistral(), mixtral(), nemotron(), gptBigCode()}
+	return []*family{llama(), mistral(), mixtral(), qwen2(), nemotron(), gptBigCode()}
 }
 
 // neutral are the config fields (beyond models.Arch) that change what the
@@ -165,11 +165,16 @@ func (n *need) err() error {
 // ropeDecoder are the checks shared by the rotary, bias-free decoders
 // (Llama, Mistral, Mixtral).
 func ropeDecoder(n *need, a models.Arch) {
+	ropeDecoderBase(n, a)
+	n.want(!a.AddBiasLinear && !a.AddQKVBias, "has no linear biases")
+}
+
+// ropeDecoderBase are ropeDecoder's checks but for biases.
+func ropeDecoderBase(n *need, a models.Arch) {
 	n.want(a.Normalization == "RMSNorm" && !a.ZeroCenteredGamma, "needs RMSNorm without a zero-centered gamma, not %s", a.Normalization)
 	n.want(a.ActivationName() == "silu" && a.GatedLinearUnit, "needs SwiGLU (gated silu), not %s%s", gatedName(a), a.ActivationName())
 	n.want(a.PositionEmbedding == "rope", "needs rotary position embeddings, not %s", a.PositionEmbedding)
 	n.want(a.RotaryPercent == 1, "needs rotary_percent 1, not %g", a.RotaryPercent)
-	n.want(!a.AddBiasLinear && !a.AddQKVBias, "has no linear biases")
 	n.want(!a.QKLayerNorm, "has no q/k layernorm")
 }
 

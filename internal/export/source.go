@@ -55,11 +55,12 @@ func IsNeMo2(path string) bool {
 // Open opens input: a NeMo 2.0 checkpoint directory, or anything convert
 // reads (a NeMo 1.0 .nemo, extracted directory or model_weights/ with
 // tokenizer flags, which tok gives; its ModelID defaults to "auto").
+// tok.TokenizerPath replaces the checkpoint's tokenizer for either.
 func Open(ctx context.Context, input, spoolDir string, tok convert.TargetOptions) (*Source, error) {
 	var s *Source
 	var err error
 	if IsNeMo2(input) {
-		s, err = openNeMo2(input)
+		s, err = openNeMo2(input, tok)
 	} else {
 		s, err = openNeMo1(ctx, input, spoolDir, tok)
 	}
@@ -93,12 +94,17 @@ func openNeMo1(ctx context.Context, input, spoolDir string, tok convert.TargetOp
 	return s, nil
 }
 
-func openNeMo2(dir string) (*Source, error) {
+func openNeMo2(dir string, opts convert.TargetOptions) (*Source, error) {
 	_, cfg, err := convert.ContextModel(dir)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := convert.ContextTokenizer(dir)
+	var tok *tokenizer.Info
+	if opts.TokenizerPath != "" {
+		tok, err = tokenizer.Load(opts.TokenizerPath, tokenizer.Library(opts.TokenizerLibrary), false)
+	} else {
+		tok, err = convert.ContextTokenizer(dir)
+	}
 	if err != nil {
 		return nil, err
 	}

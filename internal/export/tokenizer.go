@@ -12,6 +12,11 @@ import (
 	"nemo-migrate/internal/tokenizer"
 )
 
+// ownTokenizer are the model types whose AutoTokenizer class transformers
+// 5 forces (MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS with a registered
+// class of their own), rebuilding the pipeline tokenizer.json describes.
+var ownTokenizer = map[string]string{"qwen2": "Qwen2Tokenizer"}
+
 // Files of the model itself, which a tokenizer directory must not bring.
 var modelFiles = map[string]bool{"config.json": true, "generation_config.json": true}
 
@@ -25,6 +30,9 @@ func (p *Plan) planTokenizer() error {
 	}
 	switch t.Library {
 	case tokenizer.SentencePiece:
+		if cls, ok := ownTokenizer[p.ModelType]; ok {
+			return fmt.Errorf("%s: transformers loads a %s model's tokenizer as %s whatever tokenizer_config.json says, which would encode this SentencePiece vocabulary differently; pass --tokenizer_path with the model's Hugging Face tokenizer directory", p.src.Path, p.ModelType, cls)
+		}
 		if len(t.Files) != 1 {
 			return fmt.Errorf("%s: the SentencePiece tokenizer has %d files, expected 1", p.src.Path, len(t.Files))
 		}

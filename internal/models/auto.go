@@ -301,6 +301,8 @@ func Auto(y map[string]any) (Model, *Config, error) {
 		m.Class, m.Config = c.nemotronModel, c.nemotron
 	case swiglu && rms && rope && window:
 		m.Class, m.Config = c.mistralModel, c.mistral7b
+	case swiglu && rms && rope && f["add_qkv_bias"] == true && f["add_bias_linear"] == false && !ropeScaling && !window:
+		m.Class, m.Config = c.qwen2Model, c.qwen2
 	case swiglu && rms && rope && ropeScaling:
 		m.Class, m.Config = c.llamaModel, c.llama31
 	case swiglu && rms && rope:

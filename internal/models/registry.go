@@ -34,6 +34,7 @@ const (
 	mistralModule  = gptModule + "mistral."
 	mixtralModule  = gptModule + "mixtral."
 	nemotronModule = gptModule + "nemotron."
+	qwen2Module    = gptModule + "qwen2."
 )
 
 // Model is a model id NeMo's converter accepts: the NeMo 2 model class and
@@ -59,7 +60,9 @@ type classes struct {
 	mixtral, mixtral8x7b, mixtral8x22b                                                    *Class
 	nemotron, nemotron3_8b, nemotron3_22b, nemotron4_15b, nemotron4_340b                  *Class
 
-	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel *Class
+	qwen2 *Class
+
+	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel, qwen2Model *Class
 }
 
 // a is shorthand for a field declaration in a subclass.
@@ -173,6 +176,15 @@ func newClasses() *classes {
 		a("num_attention_heads", 96), a("num_query_groups", 8), a("kv_channels", nil),
 		a("init_method_std", 0.0063))
 
+	// nemo/collections/llm/gpt/model/qwen2.py: Llama's layout with
+	// biases on q, k and v.
+	c.qwen2 = gpt.subclass(qwen2Module+"Qwen2Config",
+		a("normalization", "RMSNorm"), a("activation_func", silu), a("gated_linear_unit", true),
+		a("add_bias_linear", false), a("add_qkv_bias", true), a("seq_length", 4096), a("init_method_std", 0.02),
+		a("hidden_dropout", 0.0), a("attention_dropout", 0.0), a("vocab_size", 151936),
+		a("share_embeddings_and_output_weights", false), a("layernorm_epsilon", 1e-6),
+		a("rotary_base", 1000000.0), a("position_embedding_type", "rope"))
+
 	// Model classes: __init__(config, optim, tokenizer, model_transform
 	// [, model_context_managers]). GPTModel (base.py) requires config;
 	// the subclasses default it to None.
@@ -191,6 +203,7 @@ func newClasses() *classes {
 	c.mistralModel = &Class{Ref: fiddle.Dotted(mistralModule + "MistralModel"), Params: modelParams(false, false)}
 	c.mixtralModel = &Class{Ref: fiddle.Dotted(mixtralModule + "MixtralModel"), Params: modelParams(false, false)}
 	c.nemotronModel = &Class{Ref: fiddle.Dotted(nemotronModule + "NemotronModel"), Params: modelParams(false, false)}
+	c.qwen2Model = &Class{Ref: fiddle.Dotted(qwen2Module + "Qwen2Model"), Params: modelParams(false, false)}
 	return c
 }
 
@@ -252,7 +265,19 @@ func ConfigClasses() map[string]*Class {
 	out := map[string]*Class{}
 	for _, k := range []*Class{c.gpt, c.llama, c.llama2_7b, c.llama2_13b, c.llama2_70b, c.llama3, c.llama3_8b,
 		c.llama3_70b, c.llama31, c.mistral7b, c.mixtral, c.mixtral8x7b, c.mixtral8x22b, c.nemotron, c.nemotron3_8b,
-		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b} {
+		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b, c.qwen2} {
+		out[k.Name()] = k
+	}
+	return out
+}
+
+// ModelClasses returns the NeMo 2 model classes this package knows (those
+// of the model ids and of the families "auto" chooses), keyed by dotted
+// path.
+func ModelClasses() map[string]*Class {
+	c := newClasses()
+	out := map[string]*Class{}
+	for _, k := range []*Class{c.gptModel, c.llamaModel, c.mistralModel, c.mixtralModel, c.nemotronModel, c.qwen2Model} {
 		out[k.Name()] = k
 	}
 	return out

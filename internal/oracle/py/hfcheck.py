@@ -65,19 +65,25 @@ def main():
             gl.dtype, list(gl.shape), wl.dtype, list(wl.shape),
             (gl.float() - wl.float()).abs().max().item() if gl.shape == wl.shape else "n/a"))
 
-    import sentencepiece as spm
-    sp = spm.SentencePieceProcessor(model_file=os.path.join(args.hfdir, "tokenizer.model"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tok = transformers.AutoTokenizer.from_pretrained(args.out, local_files_only=True)
-        tids, sids = tok.encode(args.text), [sp.bos_id()] + sp.encode(args.text)
+        if os.path.exists(os.path.join(args.hfdir, "tokenizer.json")):
+            # The original is a Hugging Face tokenizer: compare with it.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref = transformers.AutoTokenizer.from_pretrained(args.hfdir, local_files_only=True)
+            sids, sname, sbos, seos = ref.encode(args.text), type(ref).__name__, ref.bos_token_id, ref.eos_token_id
+        else:
+            import sentencepiece as spm
+            sp = spm.SentencePieceProcessor(model_file=os.path.join(args.hfdir, "tokenizer.model"))
+            sids, sname, sbos, seos = [sp.bos_id()] + sp.encode(args.text), "SentencePiece + bos", sp.bos_id(), sp.eos_id()
+        tids = tok.encode(args.text)
         if tids != sids:
-            problems.append("tokenizer (%s) encodes %r as %s, SentencePiece + bos as %s"
-                            % (type(tok).__name__, args.text, tids, sids))
-        if (tok.bos_token_id, tok.eos_token_id) != (sp.bos_id(), sp.eos_id()):
-            problems.append("tokenizer bos/eos ids %s/%s, SentencePiece's %s/%s"
-                            % (tok.bos_token_id, tok.eos_token_id, sp.bos_id(), sp.eos_id()))
+            problems.append("tokenizer (%s) encodes %r as %s, %s as %s" % (type(tok).__name__, args.text, tids, sname, sids))
+        if (tok.bos_token_id, tok.eos_token_id) != (sbos, seos):
+            problems.append("tokenizer bos/eos ids %s/%s, %s's %s/%s" % (tok.bos_token_id, tok.eos_token_id, sname, sbos, seos))
     except Exception as e:  # noqa: BLE001  (any failure is the finding)
         problems.append("AutoTokenizer cannot load %s: %s: %s" % (args.out, type(e).__name__, str(e).splitlines()[0]))
 

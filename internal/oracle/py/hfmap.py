@@ -26,7 +26,7 @@ import torch
 ST_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32, "F64": torch.float64,
              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
              "U8": torch.uint8, "BOOL": torch.bool}
-MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
+MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
 
 
 def read_safetensors(path):
@@ -155,6 +155,11 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
         ]
         if arch == "nemotron":
             out.append(("decoder.layers.self_attention.linear_qkv.layer_norm_bias", stack(pre + "input_layernorm.bias", L), (1, H)))
+        if arch == "qwen2":
+            # Qwen2's q/k/v biases, interleaved per query group like the weights.
+            bias = torch.stack([interleave_qkv(sd[pre % l + "self_attn.q_proj.bias"], sd[pre % l + "self_attn.k_proj.bias"],
+                                               sd[pre % l + "self_attn.v_proj.bias"], heads, groups, kv) for l in range(L)])
+            out.append(("decoder.layers.self_attention.linear_qkv.bias", bias, (1, qkv_rows // tp)))
         out += [
             ("decoder.layers.self_attention.linear_qkv.weight", qkv, (1, qkv_rows // tp, H)),
             ("decoder.layers.self_attention.linear_proj.weight", stack(pre + "self_attn.o_proj.weight", L), (1, H, heads * kv // tp)),
@@ -201,6 +206,8 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                     position_embedding_type="rope", rotary_base=rope(cfg, "rope_theta", 10000.0),
                     rotary_percentage=rope(cfg, "partial_rotary_factor", 0.5 if arch == "nemotron" else 1.0),
                     share_embeddings_and_output_weights=tie)
+        if arch == "qwen2":
+            nemo["qkv_bias"] = True
         if arch == "mixtral":
             nemo.update(num_moe_experts=cfg["num_local_experts"], moe_router_topk=cfg["num_experts_per_tok"])
         rope_type = rope(cfg, "rope_type", None) or (cfg.get("rope_scaling") or {}).get("rope_type")

@@ -17,7 +17,7 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "llama31", "mistral", "mixtral", "nemotron", "gpt")
+ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "nemotron", "gpt")
 
 
 def config(arch, vocab, bos, eos):
@@ -49,6 +49,11 @@ def config(arch, vocab, bos, eos):
             num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2,
             max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=1000000.0,
             tie_word_embeddings=False, **common)
+    if arch == "qwen2":
+        return transformers.Qwen2Config(
+            hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6,
+            rope_theta=1000000.0, tie_word_embeddings=False, use_sliding_window=False, **common)
     if arch == "nemotron":
         return transformers.NemotronConfig(
             hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
@@ -62,6 +67,23 @@ def config(arch, vocab, bos, eos):
     raise ValueError(arch)
 
 
+def byte_level_tokenizer():
+    """A small real byte-level BPE tokenizer (Qwen2's kind), trained here."""
+    import random
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    rng = random.Random(11)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 8))) for _ in range(300)]
+    lines = [" ".join(rng.choice(words) for _ in range(12)) for _ in range(500)]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=["<|endoftext|>", "<|im_start|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(lines, trainer)
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>",
+                                                bos_token="<|im_start|>", pad_token="<|endoftext|>")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -72,7 +94,13 @@ def main():
     import sentencepiece as spm
     sp_bytes = small_sentencepiece(llama=True)
     sp = spm.SentencePieceProcessor(model_proto=sp_bytes)
-    cfg = config(args.arch, sp.get_piece_size(), sp.bos_id(), sp.eos_id())
+    hftok = byte_level_tokenizer() if args.arch == "qwen2" else None
+    if hftok is not None:
+        # Qwen2's own tokenizer class is a byte-level BPE: transformers
+        # loads any qwen2 tokenizer as one, so the model gets a real one.
+        cfg = config(args.arch, len(hftok), hftok.bos_token_id, hftok.eos_token_id)
+    else:
+        cfg = config(args.arch, sp.get_piece_size(), sp.bos_id(), sp.eos_id())
     torch.manual_seed(args.seed)
     model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
     # from_config's init leaves norms at exactly 1 (or 0): perturb every
@@ -88,6 +116,8 @@ def main():
     with open(os.path.join(hf, "tokenizer.model"), "wb") as f:
         f.write(sp_bytes)
     shutil.copy(os.path.join(hf, "tokenizer.model"), os.path.join(args.out, "tokenizer.model"))
+    if hftok is not None:
+        hftok.save_pretrained(hf)
     print("wrote %s (%s, vocab %d)" % (hf, type(model).__name__, cfg.vocab_size))
 
 

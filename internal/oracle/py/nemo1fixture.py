@@ -304,6 +304,8 @@ def model_config_from_hf(nemo, tp, tokenizer, precision):
         ("make_vocab_size_divisible_by", 128), ("precision", precision),
         ("transformer_engine", True), ("dist_ckpt_format", "torch_dist"),
     ]
+    if nemo.get("qkv_bias"):
+        fields.append(("qkv_bias", True))
     if nemo.get("scale_positional_embedding"):
         fields += [(k, nemo[k]) for k in ("scale_positional_embedding", "scale_factor", "low_freq_factor",
                                           "high_freq_factor", "old_context_len")]
