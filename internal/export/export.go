@@ -328,69 +328,21 @@ func (p *Plan) writeWeights(ctx context.Context, dir string, progress func(done,
 			places[t.Name] = sf.HeaderSize + t.Begin
 		}
 	}
-	// The pieces of each source tensor, in source order.
-	type piece struct {
-		s   span
-		out *Tensor
-		dst int64 // file offset
-	}
-	var order []string
-	pieces := map[string][]piece{}
-	for _, t := range p.Tensors {
-		if _, seen := pieces[t.Source]; !seen {
-			order = append(order, t.Source)
-		}
-		dst := places[t.Name]
-		from, to := t.src.DType.ItemSize(), safetensors.ItemSize(safetensors.DTypeOf(t.DType))
-		for _, s := range t.spans {
-			pieces[t.Source] = append(pieces[t.Source], piece{s, t, dst})
-			dst += s.n / from * to
-		}
-	}
 	var done int64
 	buf := make([]byte, 1<<20) // fewer, larger pwrites than io.Copy's 32 KiB
-	for _, key := range order {
-		ps := pieces[key]
-		slices.SortFunc(ps, func(a, b piece) int { return int(min(max(a.s.off-b.s.off, -1), 1)) })
-		t := ps[0].out.src
-		rc, err := t.OpenRowMajor()
-		if err != nil {
-			return err
+	err := stream(ctx, p.Tensors, func(t *Tensor) (int64, bool) { return places[t.Name], true }, func(pc piece, r io.Reader) error {
+		n, err := io.CopyBuffer(io.NewOffsetWriter(files[pc.out.File], pc.dst), r, buf)
+		if err == nil && n != pc.outBytes() {
+			err = fmt.Errorf("wrote %d of %d bytes", n, pc.outBytes())
 		}
-		var at int64
-		for _, pc := range ps {
-			if err := ctx.Err(); err != nil {
-				rc.Close()
-				return err
-			}
-			if _, err := io.CopyN(io.Discard, rc, pc.s.off-at); err != nil {
-				rc.Close()
-				return fmt.Errorf("%s: %w", key, err)
-			}
-			var r io.Reader = io.LimitReader(rc, pc.s.n)
-			if to := torchsave.DType(pc.out.DType); to != t.DType {
-				if r, err = cast.Reader(r, t.DType, to); err != nil {
-					rc.Close()
-					return fmt.Errorf("%s: %w", key, err)
-				}
-			}
-			f := files[pc.out.File]
-			want := pc.s.n / t.DType.ItemSize() * safetensors.ItemSize(safetensors.DTypeOf(pc.out.DType))
-			n, err := io.CopyBuffer(io.NewOffsetWriter(f, pc.dst), r, buf)
-			if err == nil && n != want {
-				err = fmt.Errorf("wrote %d of %d bytes", n, want)
-			}
-			if err != nil {
-				rc.Close()
-				return fmt.Errorf("%s from %s: %w", pc.out.Name, key, err)
-			}
-			at = pc.s.off + pc.s.n
-			done += n
-			if progress != nil {
-				progress(done, p.Bytes)
-			}
+		done += n
+		if progress != nil {
+			progress(done, p.Bytes)
 		}
-		rc.Close()
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	for name, f := range files {
 		if err := f.Sync(); err != nil {

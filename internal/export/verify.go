@@ -10,10 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"nemo-migrate/internal/cast"
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/safetensors"
-	"nemo-migrate/internal/torchsave"
 	"nemo-migrate/internal/verify"
 )
 
@@ -174,95 +172,51 @@ func Verify(ctx context.Context, dir, source string, tok convert.TargetOptions, 
 // compareTensors streams every source tensor once and compares each of
 // its ranges with the output's bytes.
 func compareTensors(ctx context.Context, p *Plan, files map[string]*hfFile, where map[string]string, r *verify.Report, opts verify.Options) error {
-	type piece struct {
-		s   span
-		out *Tensor
-		f   *hfFile
-		at  int64 // file offset of its bytes in the output
-	}
 	checked := map[string]bool{}
-	var order []string
-	pieces := map[string][]piece{}
-	for _, t := range p.Tensors {
+	start := func(t *Tensor) (int64, bool) {
 		f := files[where[t.Name]]
 		var st *safetensors.Tensor
 		if f != nil {
 			st, _ = f.meta.Tensor(t.Name)
 		}
-		if st == nil {
-			if r.Add(t.Name, "missing from the output") != nil {
-				return nil
-			}
-			continue
+		switch {
+		case st == nil:
+			r.Add(t.Name, "missing from the output")
+		case st.DType != safetensors.DTypeOf(t.DType) || !slices.Equal(st.Shape, t.Shape):
+			r.Add(t.Name, "is %s %v, an export gives %s %v", st.DType, st.Shape, safetensors.DTypeOf(t.DType), t.Shape)
+		default:
+			checked[t.Name] = true
+			return f.meta.HeaderSize + st.Begin, true
 		}
-		if st.DType != safetensors.DTypeOf(t.DType) || !slices.Equal(st.Shape, t.Shape) {
-			if r.Add(t.Name, "is %s %v, an export gives %s %v", st.DType, st.Shape, safetensors.DTypeOf(t.DType), t.Shape) != nil {
-				return nil
-			}
-			continue
-		}
-		if _, seen := pieces[t.Source]; !seen {
-			order = append(order, t.Source)
-		}
-		checked[t.Name] = true
-		var at int64
-		from, to := t.src.DType.ItemSize(), safetensors.ItemSize(st.DType)
-		for _, s := range t.spans {
-			pieces[t.Source] = append(pieces[t.Source], piece{s, t, f, f.meta.HeaderSize + st.Begin + at})
-			at += s.n / from * to
-		}
+		return 0, false
 	}
 	bad := map[string]bool{}
 	var done int64
 	want, got := make([]byte, 1<<20), make([]byte, 1<<20)
-	for _, key := range order {
-		ps := pieces[key]
-		slices.SortFunc(ps, func(a, b piece) int { return int(min(max(a.s.off-b.s.off, -1), 1)) })
-		t := ps[0].out.src
-		rc, err := t.OpenRowMajor()
-		if err != nil {
-			return err
-		}
-		var pos int64
-		for _, pc := range ps {
-			if err := ctx.Err(); err != nil {
-				rc.Close()
+	err := stream(ctx, p.Tensors, start, func(pc piece, sr io.Reader) error {
+		or := io.NewSectionReader(files[where[pc.out.Name]].f, pc.dst, pc.outBytes())
+		for {
+			n, err := io.ReadFull(sr, want)
+			if n > 0 {
+				if _, err := io.ReadFull(or, got[:n]); err != nil || !bytes.Equal(want[:n], got[:n]) {
+					bad[pc.out.Name] = true
+				}
+				done += int64(n)
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				break
+			}
+			if err != nil {
 				return err
 			}
-			if _, err := io.CopyN(io.Discard, rc, pc.s.off-pos); err != nil {
-				rc.Close()
-				return fmt.Errorf("%s: %w", key, err)
-			}
-			var sr io.Reader = io.LimitReader(rc, pc.s.n)
-			if to := torchsave.DType(pc.out.DType); to != t.DType {
-				if sr, err = cast.Reader(sr, t.DType, to); err != nil {
-					rc.Close()
-					return err
-				}
-			}
-			or := io.NewSectionReader(pc.f.f, pc.at, 1<<62)
-			for {
-				n, err := io.ReadFull(sr, want)
-				if n > 0 {
-					if _, err2 := io.ReadFull(or, got[:n]); err2 != nil || !bytes.Equal(want[:n], got[:n]) {
-						bad[pc.out.Name] = true
-					}
-					done += int64(n)
-				}
-				if err == io.EOF || err == io.ErrUnexpectedEOF {
-					break
-				}
-				if err != nil {
-					rc.Close()
-					return fmt.Errorf("%s: %w", key, err)
-				}
-			}
-			pos = pc.s.off + pc.s.n
-			if opts.Progress != nil {
-				opts.Progress(done, p.Bytes)
-			}
 		}
-		rc.Close()
+		if opts.Progress != nil {
+			opts.Progress(done, p.Bytes)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, t := range p.Tensors {
 		if bad[t.Name] {

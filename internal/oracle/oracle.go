@@ -126,27 +126,9 @@ type Stack struct{ Name, Python string }
 // NEMO_MIGRATE_INTEROP=require. A malformed variable always fails t.
 func Stacks(t testing.TB, modules ...string) []Stack {
 	t.Helper()
-	const hint = "build them with .ci/chroot and set NEMO_MIGRATE_STACKS=\"NAME=PYTHON ...\" as .ci/run does"
-	v := strings.TrimSpace(os.Getenv("NEMO_MIGRATE_STACKS"))
-	if v == "" {
-		unavailable(t, "no current torch stack configured: "+hint)
-		return nil
-	}
-	var stacks []Stack
-	var missing []string
-	for _, f := range strings.Fields(v) {
-		name, py, ok := strings.Cut(f, "=")
-		if !ok || name == "" || py == "" {
-			t.Fatalf("NEMO_MIGRATE_STACKS: %q is not NAME=PYTHON", f)
-		}
-		if err := importable(py, modules); err != nil {
-			missing = append(missing, name+": "+err.Error())
-			continue
-		}
-		stacks = append(stacks, Stack{Name: name, Python: py})
-	}
+	stacks, missing := configured(t, modules)
 	if len(missing) > 0 {
-		why := "current torch stack unavailable: " + strings.Join(missing, "; ") + " (" + hint + ")"
+		why := "current torch stack unavailable: " + strings.Join(missing, "; ") + " (" + stackHint + ")"
 		if required() || len(stacks) == 0 {
 			unavailable(t, why)
 		}
@@ -162,13 +144,24 @@ func Stacks(t testing.TB, modules ...string) []Stack {
 // stack has them.
 func StacksWith(t testing.TB, modules ...string) []Stack {
 	t.Helper()
+	stacks, missing := configured(t, modules)
+	if len(stacks) == 0 && len(missing) > 0 {
+		unavailable(t, "no current stack imports "+strings.Join(modules, ", ")+": "+strings.Join(missing, "; "))
+	}
+	return stacks
+}
+
+const stackHint = "build them with .ci/chroot and set NEMO_MIGRATE_STACKS=\"NAME=PYTHON ...\" as .ci/run does"
+
+// configured parses NEMO_MIGRATE_STACKS and sorts its stacks into those
+// that import modules and the reasons the others do not.
+func configured(t testing.TB, modules []string) (stacks []Stack, missing []string) {
+	t.Helper()
 	v := strings.TrimSpace(os.Getenv("NEMO_MIGRATE_STACKS"))
 	if v == "" {
-		unavailable(t, "no current torch stack configured: build them with .ci/chroot and set NEMO_MIGRATE_STACKS as .ci/run does")
-		return nil
+		unavailable(t, "no current torch stack configured: "+stackHint)
+		return nil, nil
 	}
-	var stacks []Stack
-	var missing []string
 	for _, f := range strings.Fields(v) {
 		name, py, ok := strings.Cut(f, "=")
 		if !ok || name == "" || py == "" {
@@ -180,10 +173,7 @@ func StacksWith(t testing.TB, modules ...string) []Stack {
 		}
 		stacks = append(stacks, Stack{Name: name, Python: py})
 	}
-	if len(stacks) == 0 {
-		unavailable(t, "no current stack imports "+strings.Join(modules, ", ")+": "+strings.Join(missing, "; "))
-	}
-	return stacks
+	return stacks, missing
 }
 
 // Dir is the directory holding the Python helper modules (torchshim.py,

@@ -1,0 +1,84 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"nemo-migrate/internal/cast"
+	"nemo-migrate/internal/safetensors"
+	"nemo-migrate/internal/torchsave"
+)
+
+// piece is one span of a source tensor and the file offset its bytes (in
+// the output dtype) have in the output.
+type piece struct {
+	s   span
+	out *Tensor
+	dst int64
+}
+
+// outBytes is the length of a piece in the output dtype.
+func (pc piece) outBytes() int64 {
+	return pc.s.n / pc.out.src.DType.ItemSize() * safetensors.ItemSize(safetensors.DTypeOf(pc.out.DType))
+}
+
+// stream reads each source tensor of outs once, front to back, and hands
+// visit the bytes of each piece, cast to the output dtype. start gives an
+// output tensor's file offset; a tensor it reports absent is skipped.
+func stream(ctx context.Context, outs []*Tensor, start func(*Tensor) (int64, bool), visit func(pc piece, r io.Reader) error) error {
+	var order []string
+	pieces := map[string][]piece{}
+	for _, t := range outs {
+		dst, ok := start(t)
+		if !ok {
+			continue
+		}
+		if _, seen := pieces[t.Source]; !seen {
+			order = append(order, t.Source)
+		}
+		for _, s := range t.spans {
+			pc := piece{s, t, dst}
+			pieces[t.Source] = append(pieces[t.Source], pc)
+			dst += pc.outBytes()
+		}
+	}
+	for _, key := range order {
+		ps := pieces[key]
+		slices.SortFunc(ps, func(a, b piece) int { return int(min(max(a.s.off-b.s.off, -1), 1)) })
+		if err := streamOne(ctx, key, ps, visit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func streamOne(ctx context.Context, key string, ps []piece, visit func(pc piece, r io.Reader) error) error {
+	t := ps[0].out.src
+	rc, err := t.OpenRowMajor()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	var at int64
+	for _, pc := range ps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := io.CopyN(io.Discard, rc, pc.s.off-at); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		var r io.Reader = io.LimitReader(rc, pc.s.n)
+		if to := torchsave.DType(pc.out.DType); to != t.DType {
+			if r, err = cast.Reader(r, t.DType, to); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
+		if err := visit(pc, r); err != nil {
+			return fmt.Errorf("%s from %s: %w", pc.out.Name, key, err)
+		}
+		at = pc.s.off + pc.s.n
+	}
+	return nil
+}
