@@ -48,6 +48,7 @@ func TestHuggingFace(t *testing.T) {
 		{"mistral", nil},
 		{"mixtral", []string{"--backend", "zarr"}},
 		{"qwen2", []string{"--tp", "2"}},
+		{"starcoder2", []string{"--backend", "zarr", "--tp", "2"}},
 		{"nemotron", nil},
 		{"gpt", []string{"--form", "dir"}},
 	} {

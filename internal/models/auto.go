@@ -299,6 +299,9 @@ func Auto(y map[string]any) (Model, *Config, error) {
 	case f["activation_func"] == squaredReLU && f["normalization"] == "LayerNorm" &&
 		f["layernorm_zero_centered_gamma"] == true && rope && f["gated_linear_unit"] == false:
 		m.Class, m.Config = c.nemotronModel, c.nemotron
+	case f["activation_func"] == gelu && f["gated_linear_unit"] == false && f["normalization"] == "LayerNorm" &&
+		f["layernorm_zero_centered_gamma"] != true && f["add_bias_linear"] == true && rope && !ropeScaling:
+		m.Class, m.Config = c.starcoder2Model, c.starcoder2
 	case swiglu && rms && rope && window:
 		m.Class, m.Config = c.mistralModel, c.mistral7b
 	case swiglu && rms && rope && f["add_qkv_bias"] == true && f["add_bias_linear"] == false && !ropeScaling && !window:

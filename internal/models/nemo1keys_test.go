@@ -86,3 +86,36 @@ func TestRotaryInterleaved(t *testing.T) {
 		t.Errorf("rotary_interleaved = %v", v)
 	}
 }
+
+// TestFamilies: auto picks the family class whose defaults describe the
+// architecture.
+func TestFamilies(t *testing.T) {
+	base := strings.Replace(llama2YAML, "mcore_gpt: true\n", "", 1)
+	for _, c := range []struct{ edit, want string }{
+		{"qkv_bias: true\n", "qwen2.Qwen2Config"},
+		{"normalization: layernorm\nactivation: gelu\nbias: true\n", "starcoder2.Starcoder2Config"},
+		{"scale_positional_embedding: true\n", "llama.Llama31Config"},
+		{"", "llama.LlamaConfig"},
+	} {
+		y := base
+		for _, line := range strings.Split(strings.TrimSpace(c.edit), "\n") {
+			if k, _, ok := strings.Cut(line, ":"); ok {
+				y = removeKey(y, k)
+			}
+		}
+		_, cfg, err := Auto(decode(t, y+c.edit))
+		if err != nil || !strings.HasSuffix(cfg.Class.Name(), c.want) {
+			t.Errorf("%q: %v, %v", c.edit, cfg, err)
+		}
+	}
+}
+
+func removeKey(y, key string) string {
+	var out []string
+	for _, l := range strings.Split(y, "\n") {
+		if !strings.HasPrefix(l, key+":") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -35,6 +35,7 @@ const (
 	mixtralModule  = gptModule + "mixtral."
 	nemotronModule = gptModule + "nemotron."
 	qwen2Module    = gptModule + "qwen2."
+	starcoder2Mod  = gptModule + "starcoder2."
 )
 
 // Model is a model id NeMo's converter accepts: the NeMo 2 model class and
@@ -60,9 +61,9 @@ type classes struct {
 	mixtral, mixtral8x7b, mixtral8x22b                                                    *Class
 	nemotron, nemotron3_8b, nemotron3_22b, nemotron4_15b, nemotron4_340b                  *Class
 
-	qwen2 *Class
+	qwen2, starcoder2 *Class
 
-	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel, qwen2Model *Class
+	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel, qwen2Model, starcoder2Model *Class
 }
 
 // a is shorthand for a field declaration in a subclass.
@@ -185,6 +186,16 @@ func newClasses() *classes {
 		a("share_embeddings_and_output_weights", false), a("layernorm_epsilon", 1e-6),
 		a("rotary_base", 1000000.0), a("position_embedding_type", "rope"))
 
+	// nemo/collections/llm/gpt/model/starcoder2.py: LayerNorm, GeLU,
+	// biases everywhere, rotary positions, grouped-query attention.
+	c.starcoder2 = gpt.subclass(starcoder2Mod+"Starcoder2Config",
+		a("normalization", "LayerNorm"), a("activation_func", gelu), a("add_bias_linear", true),
+		a("seq_length", 16384), a("position_embedding_type", "rope"), a("rotary_percent", 1.0),
+		a("hidden_dropout", 0.0), a("attention_dropout", 0.0), a("init_method_std", 0.01),
+		a("share_embeddings_and_output_weights", false), a("kv_channels", nil), a("num_query_groups", nil),
+		a("window_size", nil), a("attention_softmax_in_fp32", true), a("bias_activation_fusion", true),
+		a("bias_dropout_fusion", true), a("layernorm_epsilon", 1e-5))
+
 	// Model classes: __init__(config, optim, tokenizer, model_transform
 	// [, model_context_managers]). GPTModel (base.py) requires config;
 	// the subclasses default it to None.
@@ -204,6 +215,7 @@ func newClasses() *classes {
 	c.mixtralModel = &Class{Ref: fiddle.Dotted(mixtralModule + "MixtralModel"), Params: modelParams(false, false)}
 	c.nemotronModel = &Class{Ref: fiddle.Dotted(nemotronModule + "NemotronModel"), Params: modelParams(false, false)}
 	c.qwen2Model = &Class{Ref: fiddle.Dotted(qwen2Module + "Qwen2Model"), Params: modelParams(false, false)}
+	c.starcoder2Model = &Class{Ref: fiddle.Dotted(starcoder2Mod + "Starcoder2Model"), Params: modelParams(false, false)}
 	return c
 }
 
@@ -265,7 +277,7 @@ func ConfigClasses() map[string]*Class {
 	out := map[string]*Class{}
 	for _, k := range []*Class{c.gpt, c.llama, c.llama2_7b, c.llama2_13b, c.llama2_70b, c.llama3, c.llama3_8b,
 		c.llama3_70b, c.llama31, c.mistral7b, c.mixtral, c.mixtral8x7b, c.mixtral8x22b, c.nemotron, c.nemotron3_8b,
-		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b, c.qwen2} {
+		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b, c.qwen2, c.starcoder2} {
 		out[k.Name()] = k
 	}
 	return out
@@ -277,7 +289,7 @@ func ConfigClasses() map[string]*Class {
 func ModelClasses() map[string]*Class {
 	c := newClasses()
 	out := map[string]*Class{}
-	for _, k := range []*Class{c.gptModel, c.llamaModel, c.mistralModel, c.mixtralModel, c.nemotronModel, c.qwen2Model} {
+	for _, k := range []*Class{c.gptModel, c.llamaModel, c.mistralModel, c.mixtralModel, c.nemotronModel, c.qwen2Model, c.starcoder2Model} {
 		out[k.Name()] = k
 	}
 	return out

@@ -46,13 +46,14 @@ FILES = [
     ("nemo", "nemo/collections/llm/gpt/model/mixtral.py"),
     ("nemo", "nemo/collections/llm/gpt/model/nemotron.py"),
     ("nemo", "nemo/collections/llm/gpt/model/qwen2.py"),
+    ("nemo", "nemo/collections/llm/gpt/model/starcoder2.py"),
 ]
 
 CLASSES = [
     "GPTConfig", "LlamaConfig", "Llama2Config7B", "Llama2Config13B", "Llama2Config70B", "Llama3Config", "Llama3Config8B",
     "Llama3Config70B", "Llama31Config", "MistralConfig7B", "MixtralConfig", "MixtralConfig8x7B", "MixtralConfig8x22B",
     "NemotronConfig", "Nemotron3Config8B", "Nemotron3Config22B", "Nemotron4Config15B", "Nemotron4Config340B",
-    "Qwen2Config",
+    "Qwen2Config", "Starcoder2Config",
 ]
 
 

@@ -26,7 +26,7 @@ import torch
 ST_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32, "F64": torch.float64,
              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
              "U8": torch.uint8, "BOOL": torch.bool}
-MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
+MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2", "starcoder2": "starcoder2", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
 
 
 def read_safetensors(path):
@@ -102,7 +102,48 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
     def stack(fmt, L):
         return torch.stack([sd[fmt % l] for l in range(L)])
 
-    if arch == "gpt":
+    if arch == "starcoder2":
+        # convert_starcoder2_hf_to_nemo.py: q/k/v weights and biases
+        # interleaved per query group, every linear and norm with a bias.
+        L, H, heads = cfg["num_hidden_layers"], cfg["hidden_size"], cfg["num_attention_heads"]
+        groups = cfg.get("num_key_value_heads") or heads
+        kv, F, V = H // heads, cfg["intermediate_size"], cfg["vocab_size"]
+        Vp = padded_vocab(V, tp, divisible_by)
+        qkv_rows = (heads + 2 * groups) * kv
+        pre = "model.layers.%d."
+
+        def qkv(kind):
+            return torch.stack([interleave_qkv(*(sd[pre % l + "self_attn.%s_proj.%s" % (x, kind)] for x in "qkv"),
+                                               heads, groups, kv) for l in range(L)])
+        out += [
+            ("embedding.word_embeddings.weight", pad_rows(sd["model.embed_tokens.weight"], Vp, seed), (Vp // tp, H)),
+            ("decoder.layers.self_attention.linear_qkv.layer_norm_weight", stack(pre + "input_layernorm.weight", L), (1, H)),
+            ("decoder.layers.self_attention.linear_qkv.layer_norm_bias", stack(pre + "input_layernorm.bias", L), (1, H)),
+            ("decoder.layers.self_attention.linear_qkv.weight", qkv("weight"), (1, qkv_rows // tp, H)),
+            ("decoder.layers.self_attention.linear_qkv.bias", qkv("bias"), (1, qkv_rows // tp)),
+            ("decoder.layers.self_attention.linear_proj.weight", stack(pre + "self_attn.o_proj.weight", L), (1, H, H // tp)),
+            ("decoder.layers.self_attention.linear_proj.bias", stack(pre + "self_attn.o_proj.bias", L), (1, H)),
+            ("decoder.layers.mlp.linear_fc1.layer_norm_weight", stack(pre + "post_attention_layernorm.weight", L), (1, H)),
+            ("decoder.layers.mlp.linear_fc1.layer_norm_bias", stack(pre + "post_attention_layernorm.bias", L), (1, H)),
+            ("decoder.layers.mlp.linear_fc1.weight", stack(pre + "mlp.c_fc.weight", L), (1, F // tp, H)),
+            ("decoder.layers.mlp.linear_fc1.bias", stack(pre + "mlp.c_fc.bias", L), (1, F // tp)),
+            ("decoder.layers.mlp.linear_fc2.weight", stack(pre + "mlp.c_proj.weight", L), (1, H, F // tp)),
+            ("decoder.layers.mlp.linear_fc2.bias", stack(pre + "mlp.c_proj.bias", L), (1, H)),
+            ("decoder.final_layernorm.weight", sd["model.norm.weight"], (H,)),
+            ("decoder.final_layernorm.bias", sd["model.norm.bias"], (H,)),
+        ]
+        tie = cfg.get("tie_word_embeddings", True)
+        if not tie:
+            out.append(("output_layer.weight", pad_rows(sd["lm_head.weight"], Vp, seed + 1), (Vp // tp, H)))
+        nemo = dict(num_layers=L, hidden_size=H, ffn_hidden_size=F, num_attention_heads=heads,
+                    num_query_groups=groups, kv_channels=None, seq=cfg["max_position_embeddings"],
+                    normalization="layernorm", layernorm_epsilon=cfg["norm_epsilon"],
+                    activation="gelu", bias=True, position_embedding_type="rope",
+                    rotary_base=rope(cfg, "rope_theta", 10000.0), rotary_percentage=1.0,
+                    share_embeddings_and_output_weights=tie)
+        if cfg.get("sliding_window"):
+            nemo["window_size"] = [cfg["sliding_window"], 0]
+    elif arch == "gpt":
         L, H, heads, F = cfg["n_layer"], cfg["n_embd"], cfg["n_head"], cfg["n_inner"] or 4 * cfg["n_embd"]
         groups = 1 if cfg.get("multi_query", True) else heads
         kv = H // heads

@@ -17,7 +17,7 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "nemotron", "gpt")
+ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt")
 
 
 def config(arch, vocab, bos, eos):
@@ -54,6 +54,12 @@ def config(arch, vocab, bos, eos):
             hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6,
             rope_theta=1000000.0, tie_word_embeddings=False, use_sliding_window=False, **common)
+    if arch == "starcoder2":
+        # The tanh GeLU is what NeMo 1's default fused bias GeLU computes.
+        return transformers.Starcoder2Config(
+            hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, norm_epsilon=1e-5, rope_theta=100000.0,
+            hidden_act="gelu_pytorch_tanh", sliding_window=6, use_bias=True, tie_word_embeddings=False, **common)
     if arch == "nemotron":
         return transformers.NemotronConfig(
             hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
