@@ -5,6 +5,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"nemo-migrate/internal/export"
 	"nemo-migrate/internal/models"
 )
 
@@ -69,6 +70,16 @@ func runModels(e *env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(e.stdout, "\n--model_id auto builds, by what model_config.yaml describes (first match):")
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FAMILY\tMODEL\tCONFIG\tWHEN")
+	for _, f := range models.Families() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, shortClass(f.Model), shortClass(f.Config), f.When)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nexport writes %s.\n", strings.Join(export.Architectures(), ", "))
 	fmt.Fprintf(e.stdout, "\nClasses are in nemo.collections.llm.gpt.model; fields as of NeMo %s, Megatron-Core %s.\n",
 		models.NeMoVersion, models.MCoreVersion)
 	return nil

@@ -238,3 +238,12 @@ func denseSwiGLU(m *mapper) {
 	}
 	m.perLayer("model.layers.%d.mlp.down_proj.weight", "decoder.layers.mlp.linear_fc2.weight")
 }
+
+// Architectures lists the Hugging Face model classes export writes.
+func Architectures() []string {
+	var out []string
+	for _, f := range families() {
+		out = append(out, f.Architecture)
+	}
+	return out
+}

@@ -584,3 +584,30 @@ func ConverterArgs(c *Config, y map[string]any) error {
 	}
 	return nil
 }
+
+// Family is one architecture "auto" recognizes and the NeMo 2 classes it
+// builds for it.
+type Family struct {
+	Name   string
+	Model  string // model class
+	Config string // config class
+	When   string // what in model_config.yaml selects it
+}
+
+// Families lists what "auto" chooses, in the order it decides.
+func Families() []Family {
+	c := newClasses()
+	f := func(name string, m, cfg *Class, when string) Family {
+		return Family{Name: name, Model: m.Name(), Config: cfg.Name(), When: when}
+	}
+	return []Family{
+		f("Mixtral", c.mixtralModel, c.mixtral, "experts, SwiGLU, RMSNorm, rope"),
+		f("Nemotron", c.nemotronModel, c.nemotron, "layernorm1p, squared-relu, rope"),
+		f("Qwen2", c.qwen2Model, c.qwen2, "SwiGLU, RMSNorm, rope, qkv_bias without bias"),
+		f("Starcoder 2", c.starcoder2Model, c.starcoder2, "LayerNorm, gelu with bias, rope"),
+		f("Mistral", c.mistralModel, c.mistral7b, "SwiGLU, RMSNorm, rope, window_size"),
+		f("Llama 3.1", c.llamaModel, c.llama31, "SwiGLU, RMSNorm, rope, scale_positional_embedding"),
+		f("Llama", c.llamaModel, c.llama, "SwiGLU, RMSNorm, rope"),
+		f("GPT", c.gptModel, c.gpt, "anything else Megatron-Core's GPT builds (learned positions, GeLU, ...)"),
+	}
+}
