@@ -51,3 +51,29 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagSpellings: "_" and "-" spellings of every long flag, and flags
+// after the positional argument.
+func TestFlagSpellings(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"export", "--input-path", "../../examples/tiny-llama.nemo", "--output-path", filepath.Join(dir, "a"), "--dry_run"},
+		{"convert", "--input-path", "../../examples/tiny-llama.nemo", "--output_path", filepath.Join(dir, "b"), "--model-id", "auto", "--dry_run", "--no_progress"},
+		{"inspect", "../../examples/tiny-llama.nemo", "--json"},
+	} {
+		if code, _, stderr := runCmd(t, args...); code != 0 {
+			t.Errorf("%v: code %d, %s", args, code, stderr)
+		}
+	}
+	if code, _, stderr := runCmd(t, "export", "--input_pathx", "x"); code != 2 || !strings.Contains(stderr, "input_pathx") {
+		t.Errorf("unknown flag: code %d, %s", code, stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		if code, stdout, _ := runCmd(t, args...); code != 0 || !strings.HasPrefix(stdout, "nemo-migrate ") {
+			t.Errorf("%v: code %d, %q", args, code, stdout)
+		}
+	}
+}

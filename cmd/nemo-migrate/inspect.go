@@ -84,13 +84,14 @@ type inspectEntry struct {
 func runInspect(e *env, args []string) error {
 	fs := newFlagSet(e, "inspect", "[--json] PATH", inspectHelp)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
-	if err := fs.parse(args); err != nil {
+	pos, err := fs.parseAll(args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want exactly one PATH, got %d", fs.NArg())
+	if len(pos) != 1 {
+		return usagef("want exactly one PATH, got %d", len(pos))
 	}
-	rep, err := inspectPath(fs.Arg(0))
+	rep, err := inspectPath(pos[0])
 	if err != nil {
 		return err
 	}

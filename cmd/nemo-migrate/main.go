@@ -30,6 +30,7 @@ Commands:
   models    list the supported model ids and their NeMo 2.0 configs
   verify    prove a NeMo 2.0 checkpoint loads and matches its source
   export    write a NeMo 1.0 or 2.0 checkpoint as a Hugging Face checkpoint
+  version   print the build's version and revision
   help      show help for a command
 
 Run 'nemo-migrate <command> -h' for a command's flags.
@@ -73,6 +74,7 @@ func commands() []command {
 		{"verify", runVerify},
 		{"config", runConfig},
 		{"models", runModels},
+		{"version", runVersion},
 	}
 }
 
@@ -94,6 +96,9 @@ func run(e *env, args []string) int {
 	switch name {
 	case "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
+		return 0
+	case "-version", "--version":
+		fmt.Fprintln(e.stdout, versionString())
 		return 0
 	case "help":
 		if len(rest) == 0 {
@@ -155,8 +160,11 @@ func (fs *flagSet) stringVar(p *string, names []string, value, usage string) {
 }
 
 // parse parses args. It returns flag.ErrHelp after printing help for -h.
+// A long flag may be spelled with "_" or "-" between words, whichever it
+// is defined with (--dry_run, --input-path), as users of NeMo's argparse
+// scripts type them.
 func (fs *flagSet) parse(args []string) error {
-	err := fs.Parse(args)
+	err := fs.Parse(fs.respell(args))
 	if err == nil {
 		return nil
 	}
@@ -165,6 +173,37 @@ func (fs *flagSet) parse(args []string) error {
 		return err
 	}
 	return usagef("%v", err)
+}
+
+// respell rewrites each flag name that is not defined as given but is
+// with "_" and "-" swapped.
+func (fs *flagSet) respell(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		dashes := len(a) - len(strings.TrimLeft(a, "-"))
+		if dashes == 0 || dashes > 2 || len(a) == dashes {
+			out = append(out, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(a[dashes:], "=")
+		if fs.Lookup(name) == nil {
+			for _, alt := range []string{strings.ReplaceAll(name, "_", "-"), strings.ReplaceAll(name, "-", "_")} {
+				if alt != name && fs.Lookup(alt) != nil {
+					name = alt
+					break
+				}
+			}
+		}
+		a = a[:dashes] + name
+		if hasValue {
+			a += "=" + value
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // parseAll parses args allowing flags after positional arguments too (as in

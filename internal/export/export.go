@@ -137,7 +137,8 @@ func plan(src *Source, opts Options) (*Plan, error) {
 	rows := int64(src.Arch.VocabSize)
 	vocab := rows
 	if src.Tokenizer != nil && src.Tokenizer.VocabSize > 0 {
-		vocab = int64(src.Tokenizer.VocabSize)
+		// Every id the tokenizer can produce keeps its row, gaps included.
+		vocab = int64(max(src.Tokenizer.VocabSize, src.Tokenizer.MaxID+1))
 		if vocab > rows {
 			return nil, fmt.Errorf("%s: the tokenizer has %d tokens but the embedding only %d rows", src.Path, vocab, rows)
 		}
