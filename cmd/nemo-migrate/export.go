@@ -24,8 +24,10 @@ and the tokenizer files.
 
 The model class is chosen from the architecture: LlamaForCausalLM,
 MistralForCausalLM (a sliding window), MixtralForCausalLM (experts),
-NemotronForCausalLM (layernorm1p, squared ReLU) or GPTBigCodeForCausalLM
-(LayerNorm, learned positions, GeLU, biases). A model that none of them
+Qwen2ForCausalLM (biases on q, k, v), Starcoder2ForCausalLM (LayerNorm, GeLU,
+biases, rope), NemotronForCausalLM (layernorm1p, squared ReLU) or
+GPTBigCodeForCausalLM (LayerNorm, learned positions, GeLU, biases); Llama 3.1
+RoPE scaling becomes rope_scaling. A model that none of them
 computes exactly (a config field with no place in the class, a tensor with no
 place in the output) is refused before anything is written.
 
@@ -50,7 +52,7 @@ func runExport(e *env, args []string) error {
 	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (`path`)")
 	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece or huggingface (default: guessed from the path)")
 	dtype := fs.String("dtype", "", "cast the parameters to this `dtype`: bfloat16, float16 or float32 (default: keep the checkpoint's)")
-	shard := fs.String("shard-size", "5GB", "the most tensor bytes per safetensors `size`, as Hugging Face's max_shard_size: 5GB, 500MB, 2GiB or a byte count")
+	shard := fs.String("shard-size", "5GB", "the most tensor bytes per safetensors file: a `size` as Hugging Face's max_shard_size takes it, such as 5GB, 500MB, 2GiB or a byte count")
 	force := fs.Bool("force", false, "replace an existing non-empty output directory")
 	dryRun := fs.Bool("dry-run", false, "print the plan (every output tensor with its source and transform, the config and files); write nothing")
 	asJSON := fs.Bool("json", false, "print the plan (with --dry-run) or a summary as JSON")
