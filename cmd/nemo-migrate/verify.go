@@ -98,16 +98,22 @@ func runVerify(e *env, args []string) error {
 	if bar != nil {
 		bar.finish()
 	}
-	if *asJSON {
+	summary := fmt.Sprintf("checked %d tensors (%d chunks, %s) and %d objects", rep.Tensors, rep.Chunks, humanBytes(rep.Bytes), rep.Objects)
+	if *source != "" {
+		summary += fmt.Sprintf("; %d compared with %s", rep.Compared, *source)
+	}
+	return e.report(rep, out, summary, *asJSON)
+}
+
+// report prints a verification report (as JSON, or the summary line,
+// notes and problems) and fails when it holds any problem.
+func (e *env) report(rep *verify.Report, out, summary string, asJSON bool) error {
+	if asJSON {
 		if err := printJSON(e.stdout, rep); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(e.stdout, "checked %d tensors (%d chunks, %s) and %d objects", rep.Tensors, rep.Chunks, humanBytes(rep.Bytes), rep.Objects)
-		if *source != "" {
-			fmt.Fprintf(e.stdout, "; %d compared with %s", rep.Compared, *source)
-		}
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintln(e.stdout, summary)
 		for _, n := range rep.Notes {
 			fmt.Fprintf(e.stdout, "note: %s\n", n)
 		}
@@ -118,7 +124,7 @@ func runVerify(e *env, args []string) error {
 	if !rep.OK() {
 		return fmt.Errorf("%s: %d problem(s) found", out, len(rep.Findings))
 	}
-	if !*asJSON {
+	if !asJSON {
 		fmt.Fprintln(e.stdout, "OK")
 	}
 	return nil
@@ -134,28 +140,9 @@ func verifyHF(e *env, out, source string, asJSON, noProgress bool) error {
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		if err := printJSON(e.stdout, rep); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(e.stdout, "checked %d tensors of a Hugging Face checkpoint", rep.Tensors)
-		if source != "" {
-			fmt.Fprintf(e.stdout, "; %d compared with %s (%s)", rep.Compared, source, humanBytes(rep.Bytes))
-		}
-		fmt.Fprintln(e.stdout)
-		for _, n := range rep.Notes {
-			fmt.Fprintf(e.stdout, "note: %s\n", n)
-		}
-		for _, f := range rep.Findings {
-			fmt.Fprintf(e.stdout, "PROBLEM %s\n", f)
-		}
+	summary := fmt.Sprintf("checked %d tensors of a Hugging Face checkpoint", rep.Tensors)
+	if source != "" {
+		summary += fmt.Sprintf("; %d compared with %s (%s)", rep.Compared, source, humanBytes(rep.Bytes))
 	}
-	if !rep.OK() {
-		return fmt.Errorf("%s: %d problem(s) found", out, len(rep.Findings))
-	}
-	if !asJSON {
-		fmt.Fprintln(e.stdout, "OK")
-	}
-	return nil
+	return e.report(rep, out, summary, asJSON)
 }
