@@ -3,6 +3,7 @@ package export
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"nemo-migrate/internal/models"
@@ -78,11 +79,11 @@ func pick(s *Source) (*family, error) {
 
 func checkNeutral(s *Source, f *family) error {
 	for _, n := range neutral {
-		if contains(f.handled, n.field) {
+		if slices.Contains(f.handled, n.field) {
 			continue
 		}
 		v, ok := s.Config.Value(n.field)
-		if !ok || sameValue(v, n.value) {
+		if !ok || models.SameValue(v, n.value) {
 			continue
 		}
 		if n.field == "moe_layer_freq" && s.Arch.Experts == 0 {
@@ -91,28 +92,6 @@ func checkNeutral(s *Source, f *family) error {
 		return fmt.Errorf("%s is %v, which it does not express", n.field, describe(v))
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// sameValue compares config values as Python would (1 == 1.0).
-func sameValue(a, b any) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	fa, aok := number(a)
-	fb, bok := number(b)
-	if aok && bok {
-		return fa == fb
-	}
-	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
 func number(v any) (float64, bool) {

@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestHuggingFace(t *testing.T) {
 			runScript(t, sid, hfModules, "hfmodel", dir, "--arch", c.arch)
 			runScript(t, host, []string{"torch", "zarr"}, "nemo1fixture", append([]string{filepath.Join(dir, "n1"), "--from-hf", hf}, c.fixture...)...)
 			nemo1 := filepath.Join(dir, "n1", "model.nemo")
-			if slicesContains(c.fixture, "dir") {
+			if slices.Contains(c.fixture, "dir") {
 				nemo1 = filepath.Join(dir, "n1", "extracted")
 			}
 			n2c := filepath.Join(dir, "n2c")
@@ -96,13 +97,4 @@ func TestHuggingFace(t *testing.T) {
 			}
 		})
 	}
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -366,6 +366,10 @@ func describeValue(v any) string {
 	return fmt.Sprint(v)
 }
 
+// SameValue reports whether two config values are equal as Python
+// compares them (10000 == 10000.0), for other packages that check configs.
+func SameValue(x, y any) bool { return sameValue(x, y) }
+
 // sameValue reports whether two config values are equal as Python
 // compares them (10000 == 10000.0).
 func sameValue(x, y any) bool {
@@ -427,11 +431,6 @@ func (e *ArchMismatchError) Error() string {
 // rotary or no position embeddings changes no weight and is returned as a
 // warning.
 func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, err error) {
-	fields, err := nemo1Fields(y)
-	if err != nil {
-		return nil, err
-	}
-	_ = fields
 	_, yc, err := Auto(y)
 	if err != nil {
 		return nil, err
