@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"nemo-migrate/internal/membudget"
 )
 
 // FuzzParse feeds arbitrary bytes to the .metadata parser, seeded with real
@@ -23,6 +25,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		m, err := Parse(data)
 		if err != nil {
 			return

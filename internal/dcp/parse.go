@@ -31,9 +31,14 @@ func ReadMetadata(r io.Reader, size int64) (*Metadata, error) {
 
 // Parse decodes a .metadata pickle.
 func Parse(data []byte) (*Metadata, error) {
-	v, err := pickle.Unmarshal(data)
-	if err != nil {
+	d := pickle.Decoder{Reduce: keepSizeTuple}
+	v, err := d.Decode(data)
+	var syn *pickle.SyntaxError
+	if errors.As(err, &syn) && !errors.Is(err, pickle.ErrTooLarge) {
 		return nil, fmt.Errorf("dcp: .metadata is corrupt or truncated: %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dcp: .metadata: %w", err)
 	}
 	root, ok := v.(*pickle.Object)
 	if !ok {
@@ -199,6 +204,18 @@ func parseEntry(fqn string, v any) (Entry, error) {
 
 // sizeOf reads a torch.Size (REDUCE torch.Size((d0, d1, ...))) or a plain
 // tuple of ints.
+// keepSizeTuple decodes torch.Size((d0, d1, ...)) as its tuple: a large
+// index holds three sizes per chunk, and an Object each would double the
+// memory the decoded index takes.
+func keepSizeTuple(g pickle.Global, args pickle.Tuple) (any, bool) {
+	if g.Module == "torch" && g.Name == "Size" && len(args) == 1 {
+		if t, ok := args[0].(pickle.Tuple); ok {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
 func sizeOf(v any) ([]int64, error) {
 	if o, ok := v.(*pickle.Object); ok {
 		if !o.Is("torch", "Size") || len(o.Args) != 1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,9 +36,36 @@ type Decoder struct {
 	// Otherwise they decode as PersID values.
 	PersistentLoad func(id any) (any, error)
 
+	// Reduce, if set, is offered every REDUCE of a global; when it
+	// returns ok, v stands for the call instead of an Object. It lets a
+	// caller keep a compact form of calls that are only a wrapper (torch's
+	// torch.Size(tuple)), since a decoded pickle is held whole. v should
+	// be one of args, or made of them: it is charged as a reference.
+	Reduce func(callable Global, args Tuple) (v any, ok bool)
+
 	// MaxMemo caps the number of memo entries (default 1<<24).
 	MaxMemo int
+
+	// MaxBytes caps the decoder's estimate of the memory the decoded
+	// value and its working state take. The estimate is charged as values
+	// are built, so a hostile pickle (millions of empty lists, or of
+	// references to one memo entry) is refused before it is built, with
+	// an error wrapping ErrTooLarge. Zero means DefaultBudget(len(data)).
+	MaxBytes int64
 }
+
+// DefaultBudget is the default Decoder.MaxBytes for n bytes of pickle:
+// 16 MiB plus 32 bytes per input byte, at most 384 MiB. Real pickles
+// decode into about 10 bytes per input byte (the 28 MB .metadata of
+// 200,000 chunks, Nemotron-4 340B with optimizer state at TP=8, is
+// charged about 270 MiB); hostile ones need 64 or more.
+func DefaultBudget(n int) int64 {
+	return min(16<<20+32*int64(n), 384<<20)
+}
+
+// ErrTooLarge is wrapped by errors for pickles whose decoded value would
+// take more memory than Decoder.MaxBytes allows.
+var ErrTooLarge = errors.New("pickle: decoded value too large")
 
 // Unmarshal decodes a pickle with default settings.
 func Unmarshal(data []byte) (any, error) {
@@ -53,8 +81,21 @@ type decodeState struct {
 	opPos int
 	stack []any
 	marks []int
-	memo  map[uint64]any
+
+	// The memo: pickle writers number entries 0, 1, 2, ..., so blocks of
+	// slots hold them without the copies a growing slice makes (a large
+	// index memoizes millions of values); other indices go to sparse.
+	memo   [][]any
+	dense  uint64 // entries in memo
+	sparse map[uint64]any
+	memoN  int
+
+	emptyTuple any // one shared (), as tuples are immutable
+
+	used, limit int64 // estimated bytes charged, and the cap
 }
+
+const memoBlock = 4096
 
 type markObj struct{}
 
@@ -69,7 +110,10 @@ func (d *Decoder) Decode(data []byte) (any, error) {
 // its length through STOP, for formats that store pickles back to back
 // (torch's legacy torch.save).
 func (d *Decoder) DecodePrefix(data []byte) (v any, n int, err error) {
-	s := &decodeState{Decoder: d, data: data, memo: make(map[uint64]any)}
+	s := &decodeState{Decoder: d, data: data, limit: d.MaxBytes}
+	if s.limit <= 0 {
+		s.limit = DefaultBudget(len(data))
+	}
 	v, err = s.run()
 	if err != nil {
 		return nil, 0, err
@@ -133,7 +177,77 @@ func (s *decodeState) u64() (uint64, error) {
 	return binary.LittleEndian.Uint64(b), nil
 }
 
-func (s *decodeState) push(v any) { s.stack = append(s.stack, v) }
+// The budget charges what the decoder keeps alive: stack slots while
+// values are on the stack, each new value's own allocation, and the slots
+// containers and the memo hold. Popped slots are credited back; values
+// that become garbage are not, so the estimate errs high.
+
+// push puts a new value on the stack.
+func (s *decodeState) push(v any) {
+	s.used += cost(v)
+	s.pushRef(v)
+}
+
+// pushRef puts another reference to an existing value on the stack. A
+// stack that grows is charged for each new array, as the old ones are
+// garbage only once collected.
+func (s *decodeState) pushRef(v any) {
+	s.used += slotCost
+	if len(s.stack) == cap(s.stack) {
+		s.stack = slices.Grow(s.stack, 1)
+		s.used += slotCost * int64(cap(s.stack))
+	}
+	s.stack = append(s.stack, v)
+}
+
+// Estimated sizes in bytes, rounded to Go's size classes; slices that grow
+// by append are charged half again for their spare capacity.
+const (
+	slotCost   = 16 // an interface value
+	itemCost   = 24 // a list item
+	dictCost   = 40 // a dict item, with its share of the index
+	sparseCost = 64 // a memo map entry
+)
+
+// cost estimates the allocation a new value brings, beyond its slot;
+// the items of a container built from the stack are charged by the
+// container.
+func cost(v any) int64 {
+	switch v := v.(type) {
+	case nil, bool:
+		return 0
+	case int64:
+		if v >= 0 && v < 256 {
+			return 0 // boxed without allocation
+		}
+		return 8
+	case float64:
+		return 8
+	case string:
+		return 16 + int64(len(v))
+	case Bytes:
+		return 24 + int64(len(v))
+	case *big.Int:
+		return 48 + int64(v.BitLen()/8)
+	case Global:
+		return 32 + int64(len(v.Module)+len(v.Name))
+	case Tuple:
+		return 24 + slotCost*int64(len(v))
+	case *List:
+		return 32 + itemCost*int64(len(v.Items))
+	case *Dict:
+		return 32 + dictCost*int64(len(v.Items))
+	case *Set:
+		return 48 + itemCost*int64(len(v.Items))
+	case *ByteArray:
+		return 48 + int64(len(v.Data))
+	case *Object:
+		return 128
+	case PersID:
+		return 16
+	}
+	return 64 // a caller's PersistentLoad value
+}
 
 func (s *decodeState) pop() (any, error) {
 	n := len(s.stack)
@@ -145,7 +259,9 @@ func (s *decodeState) pop() (any, error) {
 		return nil, s.errorf("stack underflow")
 	}
 	v := s.stack[n-1]
+	s.stack[n-1] = nil
 	s.stack = s.stack[:n-1]
+	s.used -= slotCost
 	return v, nil
 }
 
@@ -170,7 +286,23 @@ func (s *decodeState) popMark() ([]any, error) {
 	s.marks = s.marks[:len(s.marks)-1]
 	items := make([]any, len(s.stack)-m)
 	copy(items, s.stack[m:])
+	clear(s.stack[m:])
 	s.stack = s.stack[:m]
+	s.used -= slotCost * int64(len(items))
+	return items, nil
+}
+
+// popMarkView is popMark for callers that copy the items at once: the
+// result aliases the stack and is valid until the next push.
+func (s *decodeState) popMarkView() ([]any, error) {
+	if len(s.marks) == 0 {
+		return nil, s.errorf("no MARK on the stack")
+	}
+	m := s.marks[len(s.marks)-1]
+	s.marks = s.marks[:len(s.marks)-1]
+	items := s.stack[m:]
+	s.stack = s.stack[:m]
+	s.used -= slotCost * int64(len(items))
 	return items, nil
 }
 
@@ -179,25 +311,54 @@ func (s *decodeState) memoPut(idx uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, exists := s.memo[idx]; !exists {
+	exists := idx < s.dense
+	if !exists && s.sparse != nil {
+		_, exists = s.sparse[idx]
+	}
+	if !exists {
 		limit := s.MaxMemo
 		if limit <= 0 {
 			limit = 1 << 24
 		}
-		if len(s.memo) >= limit {
+		if s.memoN >= limit {
 			return s.errorf("more than %d memo entries", limit)
 		}
+		s.memoN++
 	}
-	s.memo[idx] = *t
+	switch {
+	case idx < s.dense:
+		s.memo[idx/memoBlock][idx%memoBlock] = *t
+	case idx == s.dense:
+		if idx%memoBlock == 0 {
+			s.used += memoBlock * slotCost
+			s.memo = append(s.memo, make([]any, 0, memoBlock))
+		}
+		b := &s.memo[len(s.memo)-1]
+		*b = append(*b, *t)
+		s.dense++
+		delete(s.sparse, idx)
+	default:
+		if s.sparse == nil {
+			s.sparse = make(map[uint64]any)
+		}
+		if !exists {
+			s.used += sparseCost
+		}
+		s.sparse[idx] = *t
+	}
 	return nil
 }
 
 func (s *decodeState) memoGet(idx uint64) error {
-	v, ok := s.memo[idx]
+	if idx < s.dense {
+		s.pushRef(s.memo[idx/memoBlock][idx%memoBlock])
+		return nil
+	}
+	v, ok := s.sparse[idx]
 	if !ok {
 		return s.errorf("memo key %d not defined", idx)
 	}
-	s.push(v)
+	s.pushRef(v)
 	return nil
 }
 
@@ -220,6 +381,9 @@ func (s *decodeState) run() (any, error) {
 		}
 		if err := s.step(); err != nil {
 			return nil, err
+		}
+		if s.used > s.limit {
+			return nil, fmt.Errorf("%w: %w", ErrTooLarge, s.errorf("decoding needs more than the %.1f MiB allowed for a %d-byte pickle", float64(s.limit)/(1<<20), len(s.data)))
 		}
 	}
 }
@@ -253,14 +417,14 @@ func (s *decodeState) step() error {
 		_, err := s.pop()
 		return err
 	case opPopMark:
-		_, err := s.popMark()
+		_, err := s.popMarkView()
 		return err
 	case opDup:
 		t, err := s.top()
 		if err != nil {
 			return err
 		}
-		s.push(*t)
+		s.pushRef(*t)
 
 	// Scalars.
 	case opNone:
@@ -358,7 +522,7 @@ func (s *decodeState) step() error {
 		}
 		if !utf8.Valid(b) {
 			// Python would fail on invalid UTF-8 except for lone surrogates
-			// ("surrogatepass"); keep the bytes as they are.
+			// ("surrogatepass"); replace what is not UTF-8 instead.
 			s.push(strings.ToValidUTF8(string(b), "\uFFFD"))
 			return nil
 		}
@@ -419,7 +583,12 @@ func (s *decodeState) step() error {
 
 	// Containers.
 	case opEmptyTuple:
-		s.push(Tuple{})
+		if s.emptyTuple == nil {
+			s.push(Tuple{})
+			s.emptyTuple = s.stack[len(s.stack)-1]
+			return nil
+		}
+		s.pushRef(s.emptyTuple)
 	case opTuple:
 		items, err := s.popMark()
 		if err != nil {
@@ -455,7 +624,7 @@ func (s *decodeState) step() error {
 		if len(items)%2 != 0 {
 			return s.errorf("odd number of items for DICT")
 		}
-		d := &Dict{}
+		d := &Dict{Items: make([]Item, 0, len(items)/2)}
 		for i := 0; i < len(items); i += 2 {
 			d.Set(items[i], items[i+1])
 		}
@@ -475,10 +644,11 @@ func (s *decodeState) step() error {
 		}
 		return s.appendTo([]any{v})
 	case opAppends:
-		items, err := s.popMark()
+		items, err := s.popMarkView()
 		if err != nil {
 			return err
 		}
+		defer clear(items)
 		return s.appendTo(items)
 	case opSetItem:
 		v, err := s.pop()
@@ -491,16 +661,17 @@ func (s *decodeState) step() error {
 		}
 		return s.setItems([]any{k, v})
 	case opSetItems:
-		items, err := s.popMark()
+		items, err := s.popMarkView()
 		if err != nil {
 			return err
 		}
+		defer clear(items)
 		if len(items)%2 != 0 {
 			return s.errorf("odd number of items for SETITEMS")
 		}
 		return s.setItems(items)
 	case opAddItems:
-		items, err := s.popMark()
+		items, err := s.popMarkView()
 		if err != nil {
 			return err
 		}
@@ -512,6 +683,7 @@ func (s *decodeState) step() error {
 		if !ok {
 			return s.errorf("ADDITEMS on %s", TypeName(*t))
 		}
+		s.used += itemCost * int64(len(items))
 		set.Items = append(set.Items, items...)
 
 	// Memo.
@@ -538,7 +710,7 @@ func (s *decodeState) step() error {
 		}
 		return s.memoPut(idx)
 	case opMemoize:
-		return s.memoPut(uint64(len(s.memo)))
+		return s.memoPut(uint64(s.memoN))
 	case opGet:
 		l, err := s.line()
 		if err != nil {
@@ -601,6 +773,12 @@ func (s *decodeState) step() error {
 		if !ok {
 			return s.errorf("REDUCE arguments are %s, want tuple", TypeName(args))
 		}
+		if g, ok := fn.(Global); ok && s.Reduce != nil {
+			if v, ok := s.Reduce(g, t); ok {
+				s.pushRef(v)
+				return nil
+			}
+		}
 		s.push(reduce(fn, t))
 	case opNewObj:
 		args, err := s.pop()
@@ -633,6 +811,11 @@ func (s *decodeState) step() error {
 		kd, ok2 := kw.(*Dict)
 		if !ok || !ok2 {
 			return s.errorf("NEWOBJ_EX needs a tuple and a dict, got %s and %s", TypeName(args), TypeName(kw))
+		}
+		if kd.Len() == 0 {
+			// cls.__new__(cls, *args, **{}) is NEWOBJ; one form for both
+			// keeps a re-encoded pickle equal to its source.
+			kd = nil
 		}
 		s.push(&Object{Callable: cls, Args: t, Kwargs: kd, NewObj: true})
 	case opObj:
@@ -689,6 +872,11 @@ func (s *decodeState) step() error {
 			l, err := s.line()
 			if err != nil {
 				return err
+			}
+			for i := 0; i < len(l); i++ {
+				if l[i] >= 0x80 {
+					return s.errorf("PERSID is not ASCII") // as Python refuses it
+				}
 			}
 			id = l
 		} else {
@@ -779,6 +967,7 @@ func (s *decodeState) appendTo(items []any) error {
 	if err != nil {
 		return err
 	}
+	s.used += itemCost * int64(len(items))
 	switch c := (*t).(type) {
 	case *List:
 		c.Items = append(c.Items, items...)
@@ -795,8 +984,10 @@ func (s *decodeState) setItems(kv []any) error {
 	if err != nil {
 		return err
 	}
+	s.used += dictCost * int64(len(kv)/2)
 	switch c := (*t).(type) {
 	case *Dict:
+		c.Items = slices.Grow(c.Items, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
 			c.Set(kv[i], kv[i+1])
 		}

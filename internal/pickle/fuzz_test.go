@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"nemo-migrate/internal/membudget"
 )
 
 // FuzzDecode feeds arbitrary bytes to the decoder, seeded with real pickles
@@ -22,6 +24,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		v, err := Unmarshal(data)
 		if err != nil {
 			return

@@ -145,19 +145,52 @@ func indexKey(k any) (any, bool) {
 	return nil, false
 }
 
+// smallDict is the size up to which a Dict is searched by a scan rather
+// than through an index: most decoded dicts are a dataclass's few fields,
+// and a map each would cost more than the dict.
+const smallDict = 8
+
 // Set sets key to value, replacing an equal scalar key in place.
 func (d *Dict) Set(key, value any) {
-	if ik, ok := indexKey(key); ok {
-		if d.index == nil {
-			d.index = make(map[any]int)
-		}
-		if i, ok := d.index[ik]; ok {
+	ik, ok := indexKey(key)
+	if !ok {
+		d.Items = append(d.Items, Item{key, value})
+		return
+	}
+	if d.index == nil && len(d.Items) < smallDict {
+		if i := d.scan(ik); i >= 0 {
 			d.Items[i].Value = value
 			return
 		}
-		d.index[ik] = len(d.Items)
+		d.Items = append(d.Items, Item{key, value})
+		return
 	}
+	if d.index == nil {
+		d.index = make(map[any]int, len(d.Items)+1)
+		for i, it := range d.Items {
+			if k, ok := indexKey(it.Key); ok {
+				if _, dup := d.index[k]; !dup {
+					d.index[k] = i
+				}
+			}
+		}
+	}
+	if i, ok := d.index[ik]; ok {
+		d.Items[i].Value = value
+		return
+	}
+	d.index[ik] = len(d.Items)
 	d.Items = append(d.Items, Item{key, value})
+}
+
+// scan returns the position of the first item whose key is ik, or -1.
+func (d *Dict) scan(ik any) int {
+	for i, it := range d.Items {
+		if k, ok := indexKey(it.Key); ok && k == ik {
+			return i
+		}
+	}
+	return -1
 }
 
 // Get returns the value for a scalar key such as a string.
@@ -170,11 +203,9 @@ func (d *Dict) Get(key any) (any, bool) {
 		return nil, false
 	}
 	if d.index == nil {
-		// A Dict built by hand as a literal: scan.
-		for _, it := range d.Items {
-			if k, ok := indexKey(it.Key); ok && k == ik {
-				return it.Value, true
-			}
+		// A small dict, or one built by hand as a literal: scan.
+		if i := d.scan(ik); i >= 0 {
+			return d.Items[i].Value, true
 		}
 		return nil, false
 	}
