@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -78,7 +79,16 @@ func commands() []command {
 	}
 }
 
+// memoryLimit is the heap the runtime aims to stay under unless GOMEMLIMIT
+// says otherwise: streaming needs a few MiB, but a large checkpoint index is
+// decoded whole, and without a limit the collector lets the heap grow to
+// twice what is live before it runs.
+const memoryLimit = 256 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
 	code := run(e, os.Args[1:])

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"nemo-migrate/internal/membudget"
 	"nemo-migrate/internal/omegaconf"
 )
 
@@ -22,6 +23,7 @@ func FuzzMigrate(f *testing.F) {
 	f.Add([]byte("model: {num_layers: 2, optim: {sched: {name: CosineAnnealing, warmup_ratio: x}}}\n"))
 	f.Add([]byte("trainer: {precision: [1]}\nmodel: {peft: {peft_scheme: lora, lora_tuning: {target_modules: 3}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		raw, err := omegaconf.Parse(data)
 		if err != nil {
 			return

@@ -14,6 +14,7 @@ import (
 
 	"nemo-migrate/internal/fiddle"
 	"nemo-migrate/internal/fiddle/fiddletest"
+	"nemo-migrate/internal/membudget"
 )
 
 func golden(t testing.TB, name string) []byte {
@@ -733,6 +734,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		d, err := fiddle.Parse(data)
 		if err != nil {
 			return

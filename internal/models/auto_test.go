@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"nemo-migrate/internal/fiddle"
+	"nemo-migrate/internal/membudget"
 )
 
 func decode(t *testing.T, s string) map[string]any {
@@ -317,6 +318,7 @@ func FuzzAuto(f *testing.F) {
 	f.Add("num_layers: 1e400\nhidden_size: -0\nnum_attention_heads: .inf\nencoder_seq_length: [1]\n")
 	l2, _ := Lookup("meta-llama/Llama-2-7b-hf")
 	f.Fuzz(func(t *testing.T, doc string) {
+		defer membudget.Check(t, len(doc))()
 		var y map[string]any
 		if yaml.Unmarshal([]byte(doc), &y) != nil {
 			return

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"nemo-migrate/internal/membudget"
 	"nemo-migrate/internal/oracle"
 )
 
@@ -119,6 +120,7 @@ func FuzzYAMLString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		defer membudget.Check(t, len(s))()
 		out, err := marshalYAML(map[string]any{"k": s, "l": []any{s, map[string]any{"m": s}}})
 		if err != nil {
 			if !strings.Contains(err.Error(), "UTF-8") {

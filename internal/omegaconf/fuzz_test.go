@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"nemo-migrate/internal/membudget"
 )
 
 // FuzzResolve feeds arbitrary YAML through Parse and Resolve. Neither may
@@ -31,6 +33,7 @@ func FuzzResolve(f *testing.F) {
 		f.Add([]byte("v: " + s + "\n"))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		raw, err := Parse(data)
 		if err != nil {
 			if !strings.Contains(err.Error(), ":") && err.Error() == "" {

@@ -3,6 +3,8 @@ package safetensors
 import (
 	"bytes"
 	"testing"
+
+	"nemo-migrate/internal/membudget"
 )
 
 // FuzzRead feeds arbitrary files to the header reader: it must never panic
@@ -14,6 +16,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(header(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, 2))
 	f.Add(header(`{}`, 0))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		file, err := Read(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"nemo-migrate/internal/membudget"
 	"nemo-migrate/internal/oracle"
 )
 
@@ -224,6 +225,7 @@ func FuzzNew(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		fsys, err := New(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return

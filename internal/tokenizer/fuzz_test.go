@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"nemo-migrate/internal/membudget"
 )
 
 func addSeeds(f *testing.F, pattern string) {
@@ -28,6 +30,7 @@ func FuzzParseModel(f *testing.F) {
 	addSeeds(f, "testdata/spm_tiny_*.model")
 	f.Add(modelOf(basicPieces(), nil, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		m, err := ParseModel(data)
 		if err != nil {
 			return
@@ -82,6 +85,7 @@ func FuzzParseHF(f *testing.F) {
 		`"model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2,"##s":3}}}`),
 		[]byte(`{"cls_token":"[CLS]","sep_token":"[SEP]","unk_token":"[UNK]","bos_token":null}`))
 	f.Fuzz(func(t *testing.T, tokJSON, cfg []byte) {
+		defer membudget.Check(t, len(tokJSON)+len(cfg))()
 		tk, err := ParseHF(map[string][]byte{"tokenizer.json": tokJSON, "tokenizer_config.json": cfg})
 		if err != nil {
 			return
@@ -102,6 +106,7 @@ func FuzzParseHF(f *testing.F) {
 func FuzzParseTiktoken(f *testing.F) {
 	addSeeds(f, "testdata/*small*")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		v, err := ParseTiktoken(bytes.NewReader(data))
 		if err != nil {
 			return

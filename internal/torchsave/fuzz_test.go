@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"nemo-migrate/internal/membudget"
 	"nemo-migrate/internal/pickle"
 )
 
@@ -33,6 +34,7 @@ func FuzzOpen(f *testing.F) {
 		f.Add(withoutCRCs(f, data))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		a, err := OpenOptions{MaxPickleSize: 1 << 20}.Open(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
@@ -131,6 +133,7 @@ func FuzzLoadPlain(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		v, err := LoadPlain(data)
 		if err != nil {
 			return

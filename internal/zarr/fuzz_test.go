@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"nemo-migrate/internal/membudget"
 )
 
 type seed struct {
@@ -48,6 +50,7 @@ func FuzzMetadata(f *testing.F) {
 		f.Add(s.zarray)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer membudget.Check(t, len(data))()
 		m, err := ParseMetadata(data)
 		if err != nil {
 			return
@@ -122,6 +125,7 @@ func FuzzChunk(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, zarray, chunk []byte, sequential bool) {
+		defer membudget.Check(t, len(zarray)+len(chunk))()
 		m, err := ParseMetadata(zarray)
 		if err != nil || m.ChunkBytes() > maxFuzzChunk {
 			return
