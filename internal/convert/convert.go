@@ -169,9 +169,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := outdir.Check(opts.Input, opts.Output, opts.Force); err != nil {
 		return nil, err
 	}
+	run, err := outdir.Begin(opts.Output, opts.Force)
+	if err != nil {
+		return nil, err
+	}
+	defer run.Abort()
 	spool := opts.SpoolDir
 	if spool == "" {
-		spool = filepath.Dir(filepath.Clean(opts.Output))
+		if spool, err = run.Spool(); err != nil {
+			return nil, err
+		}
 	}
 	j, err := prepare(ctx, opts, spool)
 	if err != nil {
@@ -179,8 +186,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer j.Close()
 	src, target, plan := j.src, j.target, j.plan
-	err = outdir.Build(ctx, opts.Output, func(staging string) error {
-		w, err := nemo2.NewWeightsWriter(filepath.Join(staging, nemo2.WeightsDir))
+	err = func() error {
+		w, err := nemo2.NewWeightsWriter(filepath.Join(run.Staging, nemo2.WeightsDir))
 		if err != nil {
 			return err
 		}
@@ -194,17 +201,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return err
 		}
 		if target != nil {
-			if err := target.WriteContext(filepath.Join(staging, "context")); err != nil {
+			if err := target.WriteContext(filepath.Join(run.Staging, "context")); err != nil {
 				w.Abort()
 				return fmt.Errorf("writing context: %w", err)
 			}
 		}
-		return w.Finish(nemo2.CommonState())
-	})
+		if err := w.Finish(nemo2.CommonState()); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return run.Commit()
+	}()
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, Duration: time.Since(start), Notes: plan.Notes, Warnings: plan.Warnings}
+	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, Duration: time.Since(start), Notes: append(run.Cleaned, plan.Notes...), Warnings: plan.Warnings}
 	if target != nil {
 		res.Model, res.Config = target.Model.ID, target.Config.Class.Ref.String()
 		res.Tokenizer = string(target.Tokenizer.Library)

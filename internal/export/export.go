@@ -272,25 +272,38 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := outdir.Check(opts.Input, opts.Output, opts.Force); err != nil {
 		return nil, err
 	}
+	run, err := outdir.Begin(opts.Output, opts.Force)
+	if err != nil {
+		return nil, err
+	}
+	defer run.Abort()
 	spool := opts.SpoolDir
 	if spool == "" {
-		spool = filepath.Dir(filepath.Clean(opts.Output))
+		if spool, err = run.Spool(); err != nil {
+			return nil, err
+		}
 	}
 	p, err := prepare(ctx, opts, spool)
 	if err != nil {
 		return nil, err
 	}
 	defer p.src.Close()
-	err = outdir.Build(ctx, opts.Output, func(staging string) error {
-		if err := p.writeWeights(ctx, staging, opts.Progress); err != nil {
+	err = func() error {
+		if err := p.writeWeights(ctx, run.Staging, opts.Progress); err != nil {
 			return err
 		}
-		return p.writeMeta(staging)
-	})
+		if err := p.writeMeta(run.Staging); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return run.Commit()
+	}()
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Output: opts.Output, Architecture: p.Architecture, Tensors: len(p.Tensors), Bytes: p.Bytes, Duration: time.Since(start), Notes: p.Notes}
+	res := &Result{Output: opts.Output, Architecture: p.Architecture, Tensors: len(p.Tensors), Bytes: p.Bytes, Duration: time.Since(start), Notes: append(run.Cleaned, p.Notes...)}
 	for _, f := range p.Files {
 		res.Files = append(res.Files, f.Name)
 	}

@@ -5,14 +5,17 @@
 package outdir
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Check refuses an output that would overlap the input, lose data (a
@@ -61,62 +64,237 @@ func Within(p, dir string) bool {
 	return err == nil && rel != "." && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../")
 }
 
-// Staging creates a hidden sibling of out to build the output in, so the
-// final rename stays on one filesystem.
-func Staging(out string) (string, error) {
-	var b [6]byte
-	rand.Read(b[:])
-	out = filepath.Clean(out)
-	dir := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".nemo-migrate-"+hex.EncodeToString(b[:]))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", fmt.Errorf("creating the staging directory: %w", err)
-	}
-	return dir, nil
+// Run is one command's claim on an output directory: the lock that keeps
+// other runs off it and the staging directory the output is built in.
+type Run struct {
+	Out     string // the output directory
+	Staging string // where the output is built; renamed to Out by Commit
+
+	// Cleaned describes what earlier, killed runs on Out had left
+	// behind and Begin removed (or restored), for the caller to report.
+	Cleaned []string
+
+	force bool
+	lock  *lockFile
+	spool string
+	done  bool
 }
 
-// Commit moves the finished staging directory to out, replacing an
-// existing directory (Check has refused a non-empty one without force).
-func Commit(staging, out string) error {
-	if _, err := os.Stat(out); err == nil {
-		old := staging + ".old"
-		if err := os.Rename(out, old); err != nil {
-			return fmt.Errorf("moving the existing %s aside: %w", out, err)
+// Spool returns a directory beside the staging directory for temporary
+// files the run needs (a decompressed .nemo), created on first use. It
+// is removed when the run ends, and a killed run's is removed with its
+// staging directory.
+func (r *Run) Spool() (string, error) {
+	if r.spool == "" {
+		dir := r.Staging + ".spool"
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return "", fmt.Errorf("creating the spool directory: %w", err)
 		}
-		if err := os.Rename(staging, out); err != nil {
-			os.Rename(old, out)
-			return fmt.Errorf("moving the new output into place: %w", err)
-		}
-		return os.RemoveAll(old)
+		r.spool = dir
 	}
-	if err := os.Rename(staging, out); err != nil {
-		return fmt.Errorf("moving the new output into place: %w", err)
+	return r.spool, nil
+}
+
+func (r *Run) removeSpool() {
+	if r.spool != "" {
+		os.RemoveAll(r.spool)
 	}
-	if d, err := os.Open(filepath.Dir(out)); err == nil {
-		d.Sync()
-		d.Close()
+}
+
+// Begin claims out for this process: it takes the output's lock (failing
+// at once if another run holds it), removes the staging directories of
+// earlier runs that were killed before they finished, and creates a fresh
+// staging directory beside out, so the final rename stays on one
+// filesystem. With force, Commit may replace an existing out.
+func Begin(out string, force bool) (*Run, error) {
+	out = filepath.Clean(out)
+	lock, err := acquire(lockPath(out))
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", out, err)
+	}
+	r := &Run{Out: out, force: force, lock: lock}
+	if err := r.cleanStale(); err != nil {
+		lock.release()
+		return nil, err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	r.Staging = stagingPrefix(out) + hex.EncodeToString(b[:])
+	if err := os.Mkdir(r.Staging, 0o755); err != nil {
+		lock.release()
+		return nil, fmt.Errorf("creating the staging directory: %w", err)
+	}
+	if err := writeOwner(r.Staging); err != nil {
+		os.RemoveAll(r.Staging)
+		lock.release()
+		return nil, err
+	}
+	return r, nil
+}
+
+func stagingPrefix(out string) string {
+	return filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".nemo-migrate-")
+}
+
+func lockPath(out string) string { return stagingPrefix(out) + "lock" }
+
+// ownerFile records, inside a staging directory, which process builds it,
+// so that a later run can say whose leftovers it removes.
+const ownerFile = ".nemo-migrate-owner"
+
+type owner struct {
+	PID   int       `json:"pid"`
+	Host  string    `json:"host"`
+	Start time.Time `json:"start"`
+}
+
+func currentOwner() owner {
+	host, _ := os.Hostname()
+	return owner{PID: os.Getpid(), Host: host, Start: time.Now().UTC().Truncate(time.Second)}
+}
+
+func (o owner) String() string {
+	return fmt.Sprintf("pid %d on %s, started %s", o.PID, o.Host, o.Start.Format(time.RFC3339))
+}
+
+func writeOwner(dir string) error {
+	b, _ := json.Marshal(currentOwner())
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("recording the staging directory's owner: %w", err)
 	}
 	return nil
 }
 
-// Build creates out by running build on a fresh staging directory and
-// committing it when build succeeds and ctx is still live; on any failure
-// the staging directory is removed, so nothing that looks complete is left.
-func Build(ctx context.Context, out string, build func(staging string) error) error {
-	staging, err := Staging(out)
+func readOwner(path string) (owner, bool) {
+	var o owner
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) > 4096 || json.Unmarshal(b, &o) != nil {
+		return owner{}, false
+	}
+	return o, true
+}
+
+// cleanStale removes what killed runs on r.Out left. Every run on Out
+// holds its lock for as long as its staging directory lives, so while
+// this run holds it any other staging directory is a dead run's. A
+// directory moved aside by an interrupted replace is put back if Out is
+// missing, so a kill at that instant loses nothing.
+func (r *Run) cleanStale() error {
+	prefix := stagingPrefix(r.Out)
+	matches, err := filepath.Glob(globEscape(prefix) + "*")
 	if err != nil {
 		return err
 	}
-	if err := build(staging); err != nil {
-		os.RemoveAll(staging)
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		os.RemoveAll(staging)
-		return err
-	}
-	if err := Commit(staging, out); err != nil {
-		os.RemoveAll(staging)
-		return err
+	for _, m := range matches {
+		if m == lockPath(r.Out) {
+			continue
+		}
+		st, err := os.Lstat(m)
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		who := "an earlier run"
+		if o, ok := readOwner(filepath.Join(m, ownerFile)); ok {
+			who = "the run of " + o.String()
+		}
+		if strings.HasSuffix(m, oldSuffix) {
+			if _, err := os.Lstat(r.Out); errors.Is(err, fs.ErrNotExist) {
+				if err := os.Rename(m, r.Out); err != nil {
+					return fmt.Errorf("restoring %s from %s: %w", r.Out, m, err)
+				}
+				r.Cleaned = append(r.Cleaned, fmt.Sprintf("restored %s, which %s had moved aside to replace and was killed before it could", r.Out, who))
+				continue
+			}
+		}
+		if err := os.RemoveAll(m); err != nil {
+			return fmt.Errorf("removing %s, left by %s: %w", m, who, err)
+		}
+		r.Cleaned = append(r.Cleaned, fmt.Sprintf("removed %s, left by %s, which did not finish", filepath.Base(m), who))
 	}
 	return nil
+}
+
+// globEscape quotes the glob metacharacters of a literal path.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, c := range p {
+		if strings.ContainsRune(`*?[\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+const oldSuffix = ".old"
+
+// Commit moves the finished staging directory to Out. Without force it
+// never replaces anything: an Out that appeared since Check (other than an
+// empty directory) fails the commit. With force an existing Out is moved
+// aside first and removed once the new one is in place.
+func (r *Run) Commit() error {
+	if r.done {
+		return errors.New("outdir: run already ended")
+	}
+	if err := os.Remove(filepath.Join(r.Staging, ownerFile)); err != nil {
+		return fmt.Errorf("finishing the staging directory: %w", err)
+	}
+	var old string
+	if st, err := os.Lstat(r.Out); err == nil {
+		switch {
+		case st.IsDir() && isEmptyDir(r.Out):
+			if err := os.Remove(r.Out); err != nil {
+				return fmt.Errorf("replacing the empty %s: %w", r.Out, err)
+			}
+		case !r.force:
+			return fmt.Errorf("output %s appeared while this run was writing it; nothing was replaced (pass --force to replace it)", r.Out)
+		default:
+			old = r.Staging + oldSuffix
+			if err := os.Rename(r.Out, old); err != nil {
+				return fmt.Errorf("moving the existing %s aside: %w", r.Out, err)
+			}
+		}
+	}
+	if err := renameNoReplace(r.Staging, r.Out); err != nil {
+		if old != "" {
+			os.Rename(old, r.Out)
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("output %s appeared while this run was writing it; nothing was replaced", r.Out)
+		}
+		return fmt.Errorf("moving the new output into place: %w", err)
+	}
+	r.done = true
+	r.removeSpool()
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	if d, err := os.Open(filepath.Dir(r.Out)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	r.lock.release()
+	return nil
+}
+
+// Abort removes the staging directory and releases the lock, unless
+// Commit has succeeded. It is safe to defer.
+func (r *Run) Abort() {
+	if r.done {
+		return
+	}
+	r.done = true
+	os.RemoveAll(r.Staging)
+	r.removeSpool()
+	r.lock.release()
+}
+
+func isEmptyDir(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return errors.Is(err, io.EOF)
 }

@@ -1,36 +1,25 @@
 package outdir
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func TestBuild(t *testing.T) {
+func TestCheck(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	boom := errors.New("boom")
-	if err := Build(context.Background(), out, func(s string) error {
-		os.WriteFile(filepath.Join(s, "half"), []byte("x"), 0o644)
-		return boom
-	}); !errors.Is(err, boom) {
-		t.Fatalf("failing build: %v", err)
+	if err := Check(filepath.Join(dir, "in"), out, false); err != nil {
+		t.Fatalf("new output: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := Build(ctx, out, func(string) error { cancel(); return nil }); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled build: %v", err)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Fatalf("failed builds left %v", entries)
-	}
-	if err := Build(context.Background(), out, func(s string) error { return os.WriteFile(filepath.Join(s, "f"), nil, 0o644) }); err != nil {
+	r, err := Begin(out, false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 || entries[0].Name() != "out" {
-		t.Fatalf("after a build: %v", entries)
+	os.WriteFile(filepath.Join(r.Staging, "f"), nil, 0o644)
+	if err := r.Commit(); err != nil {
+		t.Fatal(err)
 	}
 	if err := Check(filepath.Join(dir, "in"), out, false); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("non-empty output without force: %v", err)
@@ -40,5 +29,30 @@ func TestBuild(t *testing.T) {
 	}
 	if err := Check("in", filepath.Join(dir, "no", "such", "out"), false); err == nil {
 		t.Error("missing parent accepted")
+	}
+}
+
+// TestAbort: a failed or cancelled run leaves nothing beside the output,
+// not even its spool.
+func TestAbort(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	r, err := Begin(out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(r.Staging, "half"), []byte("x"), 0o644)
+	spool, err := r.Spool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(spool, "x.tar"), []byte("x"), 0o644)
+	r.Abort()
+	r.Abort() // twice is harmless
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("an aborted run left %v", entries)
+	}
+	if err := r.Commit(); err == nil {
+		t.Error("Commit after Abort succeeded")
 	}
 }
