@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"nemo-migrate/internal/fingerprint"
 )
 
 // Each broken input must give a clear error and leave neither an output
@@ -102,5 +104,28 @@ func TestDiskFull(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
 		t.Errorf("left behind after the failed write: %v", entries)
+	}
+}
+
+// TestInputChanged: an input rewritten while it is read fails the run
+// before anything is committed.
+func TestInputChanged(t *testing.T) {
+	_, input := writeFixture(t, "--arch", "llama", "--backend", "torch_dist", "--form", "nemo")
+	parent := t.TempDir()
+	out := filepath.Join(parent, "out")
+	calls := 0
+	_, err := Run(context.Background(), Options{Input: input, Output: out, Progress: func(done, total int64) {
+		calls++
+		if calls == 2 {
+			f, _ := os.OpenFile(input, os.O_APPEND|os.O_WRONLY, 0)
+			f.Write(make([]byte, 512)) // a writer still appending
+			f.Close()
+		}
+	}})
+	if !errors.Is(err, fingerprint.ErrChanged) || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("err = %v, want fingerprint.ErrChanged", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("left behind after the refused commit: %v", entries)
 	}
 }

@@ -32,6 +32,7 @@ import (
 
 	"nemo-migrate/internal/cast"
 	"nemo-migrate/internal/convert"
+	"nemo-migrate/internal/fingerprint"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/outdir"
 	"nemo-migrate/internal/safetensors"
@@ -277,6 +278,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer run.Abort()
+	input, err := fingerprint.Take(opts.Input)
+	if err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
 	spool := opts.SpoolDir
 	if spool == "" {
 		if spool, err = run.Spool(); err != nil {
@@ -297,6 +302,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		// An input rewritten while we read it (a copy still arriving, a
+		// save into the same directory) would leave an output of two
+		// checkpoints; nothing is committed then.
+		if err := input.Check(); err != nil {
+			return fmt.Errorf("%w; nothing was written", err)
 		}
 		return run.Commit()
 	}()
