@@ -34,7 +34,9 @@ type Options struct {
 	Output string // NeMo 2.0 checkpoint directory to create
 	Force  bool   // replace an existing non-empty output directory
 
-	// SpoolDir is where a gzip .nemo is decompressed (default: next to Output).
+	// SpoolDir is where a gzip .nemo is decompressed (default: a directory
+	// beside Output that the run removes, or the next run if this one is
+	// killed).
 	SpoolDir string
 
 	// Target chooses the NeMo 2.0 model and tokenizer. When it is nil only

@@ -86,11 +86,7 @@ func TestDiskFull(t *testing.T) {
 		t.Skip("needs bash for ulimit")
 	}
 	_, input := writeFixture(t, "--arch", "llama", "--backend", "zarr", "--form", "nemo")
-	bin := filepath.Join(t.TempDir(), "nemo-migrate")
-	build := exec.Command("go", "build", "-o", bin, "nemo-migrate/cmd/nemo-migrate")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	parent := t.TempDir()
 	out := filepath.Join(parent, "out")
 	cmd := exec.Command("bash", "-c", `ulimit -f 64; exec "$0" convert --input_path "$1" --output_path "$2" --model_id auto`, bin, input, out)
