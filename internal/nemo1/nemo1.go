@@ -9,6 +9,7 @@
 package nemo1
 
 import (
+	"archive/tar"
 	"bufio"
 	"errors"
 	"fmt"
@@ -16,11 +17,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
 
+	"nemo-migrate/internal/outdir"
 	"nemo-migrate/internal/tarfs"
 )
 
@@ -316,7 +317,12 @@ func dirSize(fsys fs.FS) int64 {
 }
 
 // spoolGzip decompresses a gzip .nemo in one sequential pass into a
-// temporary plain tar, so members can then be read at random.
+// temporary plain tar, so members can then be read at random. The tar
+// headers are read as they stream past: a member the archive could not
+// hold (a link, a name outside it) stops the pass at once, the end of
+// the archive ends it (a gzip of zeros is an empty tar, not gigabytes to
+// spool), and a member larger than the spool filesystem's free space is
+// refused before it is written.
 func spoolGzip(f *os.File, size int64, opts Options) (string, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", err
@@ -338,19 +344,62 @@ func spoolGzip(f *os.File, size int64, opts Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("spooling the decompressed archive: %w", err)
 	}
-	if _, err := io.Copy(out, zr); err != nil {
+	fail := func(err error) (string, error) {
 		out.Close()
 		os.Remove(out.Name())
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return "", fmt.Errorf("gzip stream truncated: %w", err)
+		return "", err
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	tr := tar.NewReader(io.TeeReader(zr, errWriter{w}))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
 		}
-		return "", fmt.Errorf("decompressing into %s: %w", filepath.Dir(out.Name()), err)
+		if err != nil {
+			var werr *spoolWriteError
+			switch {
+			case errors.As(err, &werr):
+				return fail(fmt.Errorf("decompressing into %s: %w", dir, werr.err))
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				return fail(fmt.Errorf("gzip stream truncated: %w", err))
+			case errors.Is(err, tar.ErrHeader):
+				return fail(fmt.Errorf("%w: the gzip stream does not hold a tar archive (%v)", ErrNotCheckpoint, err))
+			}
+			return fail(fmt.Errorf("decompressing: %w", err))
+		}
+		if _, err := tarfs.CheckHeader(h); err != nil {
+			return fail(err)
+		}
+		if free := outdir.FreeSpace(dir); free >= 0 && h.Size > free {
+			return fail(fmt.Errorf("spooling the decompressed archive: %s is %d bytes, but %s has %d bytes free (pass --spool-dir to decompress elsewhere)", h.Name, h.Size, dir, free))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fail(fmt.Errorf("decompressing into %s: %w", dir, err))
 	}
 	if err := out.Close(); err != nil {
 		os.Remove(out.Name())
 		return "", err
 	}
 	return out.Name(), nil
+}
+
+// errWriter passes writes on, marking a write error so that it is told
+// from a read error when the tar reader above hands it back.
+type errWriter struct{ w io.Writer }
+
+type spoolWriteError struct{ err error }
+
+func (e *spoolWriteError) Error() string { return e.err.Error() }
+func (e *spoolWriteError) Unwrap() error { return e.err }
+
+func (e errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		return n, &spoolWriteError{err}
+	}
+	return n, nil
 }
 
 type progressReader struct {

@@ -1,6 +1,9 @@
 package nemo1
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"io/fs"
 	"os"
@@ -124,6 +127,68 @@ func TestOpenRejects(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v does not mention %q", tt.path, err, tt.want)
+		}
+	}
+}
+
+// gzipFile writes a gzip of tar members built by add.
+func gzipFile(t *testing.T, path string, add func(tw *tar.Writer)) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	add(tw)
+	tw.Close()
+	zw.Close()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGzipStopsEarly: a gzip .nemo is judged while it is decompressed.
+// A member the archive may not hold stops the pass before the gigabytes
+// behind it are spooled, and a stream of zeros ends as an empty archive
+// instead of being spooled whole.
+func TestGzipStopsEarly(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 32<<20)
+	cases := []struct {
+		name string
+		add  func(tw *tar.Writer)
+		want string
+	}{
+		{"link first", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "./model_config.yaml", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"})
+			tw.WriteHeader(&tar.Header{Name: "./model_weights/big", Size: int64(len(big)), Mode: 0o644})
+			tw.Write(big)
+		}, "link"},
+		{"zeros", func(tw *tar.Writer) {
+			// Not a tar writer's output: raw zeros, as a hostile file has.
+		}, "model_weights"},
+	}
+	for _, c := range cases {
+		name := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".nemo")
+		if c.name == "zeros" {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			zw.Write(big)
+			zw.Close()
+			os.WriteFile(name, buf.Bytes(), 0o644)
+		} else {
+			gzipFile(t, name, c.add)
+		}
+		st, _ := os.Stat(name)
+		spool := t.TempDir()
+		var read int64
+		_, err := Open(name, Options{SpoolDir: spool, Progress: func(done, total int64) { read = done }})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one mentioning %q", c.name, err, c.want)
+		}
+		if read > st.Size()/2 {
+			t.Errorf("%s: read %d of %d compressed bytes before refusing", c.name, read, st.Size())
+		}
+		if entries, _ := os.ReadDir(spool); len(entries) != 0 {
+			t.Errorf("%s: spool left %v", c.name, entries)
 		}
 	}
 }

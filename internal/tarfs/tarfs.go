@@ -93,7 +93,7 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 			}
 			return nil, fmt.Errorf("tarfs: reading header after %d members: %w", len(t.members), err)
 		}
-		name, err := cleanName(h.Name)
+		name, err := CheckHeader(h)
 		if err != nil {
 			return nil, err
 		}
@@ -105,18 +105,8 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 				}
 			}
 			continue
-		case tar.TypeReg, '\x00': // '\x00' is the pre-POSIX regular file
 		case tar.TypeXGlobalHeader:
 			continue
-		case tar.TypeSymlink, tar.TypeLink:
-			return nil, fmt.Errorf("%w: %s is a link to %q; links are refused so nothing can point outside the archive", ErrUnsafe, h.Name, h.Linkname)
-		case tar.TypeGNUSparse:
-			return nil, fmt.Errorf("%w: %s is a sparse file", ErrUnsafe, h.Name)
-		default:
-			return nil, fmt.Errorf("%w: %s has tar type %q, not a regular file or directory", ErrUnsafe, h.Name, h.Typeflag)
-		}
-		if name == "." {
-			return nil, fmt.Errorf("%w: regular file named %q", ErrUnsafe, h.Name)
 		}
 		if _, dup := t.members[name]; dup {
 			return nil, fmt.Errorf("tarfs: %s appears twice in the archive; refusing to guess which copy is meant", name)
@@ -145,6 +135,31 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 		t.dirs[d] = slices.Compact(t.dirs[d])
 	}
 	return t, nil
+}
+
+// CheckHeader refuses a member that New would refuse for what its header
+// says alone (a link, a device, a name outside the archive) and returns
+// its name as an fs.FS path. Readers of a tar stream use it to stop at the
+// first such member instead of reading the whole stream first.
+func CheckHeader(h *tar.Header) (string, error) {
+	name, err := cleanName(h.Name)
+	if err != nil {
+		return "", err
+	}
+	switch h.Typeflag {
+	case tar.TypeDir, tar.TypeXGlobalHeader:
+	case tar.TypeReg, '\x00': // '\x00' is the pre-POSIX regular file
+		if name == "." {
+			return "", fmt.Errorf("%w: regular file named %q", ErrUnsafe, h.Name)
+		}
+	case tar.TypeSymlink, tar.TypeLink:
+		return "", fmt.Errorf("%w: %s is a link to %q; links are refused so nothing can point outside the archive", ErrUnsafe, h.Name, h.Linkname)
+	case tar.TypeGNUSparse:
+		return "", fmt.Errorf("%w: %s is a sparse file", ErrUnsafe, h.Name)
+	default:
+		return "", fmt.Errorf("%w: %s has tar type %q, not a regular file or directory", ErrUnsafe, h.Name, h.Typeflag)
+	}
+	return name, nil
 }
 
 // cleanName turns a member name into an fs.FS path, refusing names that
