@@ -7,6 +7,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"nemo-migrate/internal/bytesize"
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/tokenizer"
 )
@@ -113,7 +114,7 @@ func runConvert(e *env, args []string) error {
 	if *asJSON {
 		return printJSON(e.stdout, res)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s with %s, %d tensors, %d objects, %s in %s\n", res.Output, res.Config, res.Tokenizer, res.Tensors, res.Objects, humanBytes(res.Bytes), res.Duration.Round(1e6))
+	fmt.Fprintf(e.stdout, "wrote %s: %s with %s, %d tensors, %d objects, %s in %s\n", res.Output, res.Config, res.Tokenizer, res.Tensors, res.Objects, bytesize.Format(res.Bytes), res.Duration.Round(1e6))
 	for _, n := range res.Warnings {
 		fmt.Fprintf(e.stdout, "warning: %s\n", n)
 	}
@@ -131,7 +132,7 @@ func printPlan(w io.Writer, p *convert.Plan) error {
 		fmt.Fprintf(w, "model:    %s -> %s (%s)\n", p.Model, p.ConfigClass, p.ModelClass)
 		fmt.Fprintf(w, "tokenizer: %s, vocabulary %d\n", p.Tokenizer, p.VocabSize)
 	}
-	fmt.Fprintf(w, "moves:    %s in %d files\n", humanBytes(p.Bytes), len(p.Files))
+	fmt.Fprintf(w, "moves:    %s in %d files\n", bytesize.Format(p.Bytes), len(p.Files))
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)
 	}
@@ -145,7 +146,7 @@ func printPlan(w io.Writer, p *convert.Plan) error {
 		if f.Source != "" {
 			src = "copied from " + f.Source
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Name, humanBytes(f.Bytes), src)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Name, bytesize.Format(f.Bytes), src)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nTENSORS")
@@ -156,7 +157,7 @@ func printPlan(w io.Writer, p *convert.Plan) error {
 		if t.Cast != "" {
 			dt += "->" + t.Cast
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Source, t.Target, dt, shapeString(t.Shape), t.Chunks, humanBytes(t.Bytes), t.Action)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Source, t.Target, dt, shapeString(t.Shape), t.Chunks, bytesize.Format(t.Bytes), t.Action)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nOBJECTS")

@@ -24,6 +24,12 @@ func TestConvertDryRun(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("--dry-run wrote the output")
 	}
+	// A dry run fails where the real run would: here, an output in the way.
+	os.MkdirAll(filepath.Join(out, "keep"), 0o755)
+	if code, _, stderr := runCmd(t, "convert", "-i", example, "-o", out, "--model_id", "auto", "--dry-run"); code != 1 || !strings.Contains(stderr, "--force") {
+		t.Errorf("--dry-run into a non-empty output: code %d: %s", code, stderr)
+	}
+	os.RemoveAll(out)
 	code, stdout, _ = runCmd(t, "convert", "-i", example, "-o", out, "--model_id", "auto", "--dry-run", "--json")
 	var plan map[string]any
 	if code != 0 || json.Unmarshal([]byte(stdout), &plan) != nil || plan["backend"] != "torch_dist" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"nemo-migrate/internal/bytesize"
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/export"
 )
@@ -103,7 +104,7 @@ func runExport(e *env, args []string) error {
 	if *asJSON {
 		return printJSON(e.stdout, res)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s, %d tensors, %s in %s\n", res.Output, res.Architecture, res.Tensors, humanBytes(res.Bytes), res.Duration.Round(1e6))
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %d tensors, %s in %s\n", res.Output, res.Architecture, res.Tensors, bytesize.Format(res.Bytes), res.Duration.Round(1e6))
 	for _, n := range res.Notes {
 		fmt.Fprintf(e.stdout, "note: %s\n", n)
 	}
@@ -150,7 +151,7 @@ func printExportPlan(w io.Writer, p *export.Plan) error {
 	fmt.Fprintf(w, "input:    %s (%s, %s, %s)\n", p.Input, p.Form, p.SourceConfig, p.DType)
 	fmt.Fprintf(w, "output:   %s\n", p.Output)
 	fmt.Fprintf(w, "model:    %s (model_type %s), vocabulary %d\n", p.Architecture, p.ModelType, p.VocabSize)
-	fmt.Fprintf(w, "writes:   %s of tensors in %d files; tokenizer: %s\n", humanBytes(p.Bytes), len(p.Files), strings.Join(p.Tokenizer, ", "))
+	fmt.Fprintf(w, "writes:   %s of tensors in %d files; tokenizer: %s\n", bytesize.Format(p.Bytes), len(p.Files), strings.Join(p.Tokenizer, ", "))
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"nemo-migrate/internal/bytesize"
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/distckpt"
 	"nemo-migrate/internal/nemo1"
@@ -210,7 +211,7 @@ func printInspect(w io.Writer, rep *inspectReport) error {
 	fmt.Fprintf(w, "path:     %s\n", rep.Path)
 	fmt.Fprintf(w, "format:   %s\n", rep.Format)
 	fmt.Fprintf(w, "backend:  %s (in %s)\n", rep.Backend, rep.Weights)
-	fmt.Fprintf(w, "tensors:  %d, %s\n", len(rep.Tensors), humanBytes(rep.Bytes))
+	fmt.Fprintf(w, "tensors:  %d, %s\n", len(rep.Tensors), bytesize.Format(rep.Bytes))
 	fmt.Fprintf(w, "objects:  %d\n", len(rep.Objects))
 	if len(rep.Model) > 0 {
 		fmt.Fprintf(w, "model:    %s\n", formatSummary(rep.Model, summaryKeys))
@@ -225,7 +226,7 @@ func printInspect(w io.Writer, rep *inspectReport) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tDTYPE\tSHAPE\tCHUNKS\tBYTES")
 	for _, t := range rep.Tensors {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", t.Key, t.DType, shapeString(t.Shape), t.Chunks, humanBytes(t.Bytes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", t.Key, t.DType, shapeString(t.Shape), t.Chunks, bytesize.Format(t.Bytes))
 	}
 	tw.Flush()
 	if len(rep.Objects) > 0 {
@@ -256,17 +257,4 @@ func shapeString(s []int64) string {
 		parts[i] = fmt.Sprint(d)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"nemo-migrate/internal/bytesize"
 )
 
 // progressBar draws one self-overwriting line on a terminal: a bar, bytes
@@ -43,10 +45,10 @@ func (p *progressBar) draw(done, total int64, now time.Time) {
 	filled := min(int(frac*width), width)
 	rate := ""
 	if secs := now.Sub(p.start).Seconds(); secs > 0.2 {
-		rate = fmt.Sprintf(" %s/s", humanBytes(int64(float64(done)/secs)))
+		rate = fmt.Sprintf(" %s/s", bytesize.Format(int64(float64(done)/secs)))
 	}
 	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %s / %s%s\x1b[K", p.label, strings.Repeat("=", filled), strings.Repeat(" ", width-filled),
-		100*frac, humanBytes(done), humanBytes(total), rate)
+		100*frac, bytesize.Format(done), bytesize.Format(total), rate)
 	p.drawn = true
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"nemo-migrate/internal/bytesize"
 	"nemo-migrate/internal/convert"
 	"nemo-migrate/internal/export"
 	"nemo-migrate/internal/models"
@@ -98,7 +99,7 @@ func runVerify(e *env, args []string) error {
 	if bar != nil {
 		bar.finish()
 	}
-	summary := fmt.Sprintf("checked %d tensors (%d chunks, %s) and %d objects", rep.Tensors, rep.Chunks, humanBytes(rep.Bytes), rep.Objects)
+	summary := fmt.Sprintf("checked %d tensors (%d chunks, %s) and %d objects", rep.Tensors, rep.Chunks, bytesize.Format(rep.Bytes), rep.Objects)
 	if *source != "" {
 		summary += fmt.Sprintf("; %d compared with %s", rep.Compared, *source)
 	}
@@ -142,7 +143,7 @@ func verifyHF(e *env, out, source string, asJSON, noProgress bool) error {
 	}
 	summary := fmt.Sprintf("checked %d tensors of a Hugging Face checkpoint", rep.Tensors)
 	if source != "" {
-		summary += fmt.Sprintf("; %d compared with %s (%s)", rep.Compared, source, humanBytes(rep.Bytes))
+		summary += fmt.Sprintf("; %d compared with %s (%s)", rep.Compared, source, bytesize.Format(rep.Bytes))
 	}
 	return e.report(rep, out, summary, asJSON)
 }

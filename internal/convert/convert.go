@@ -163,6 +163,11 @@ func DryRun(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	defer j.Close()
+	if opts.Output != "" {
+		if err := outdir.Preflight(opts.Input, opts.Output, opts.Force, j.plan.Bytes); err != nil {
+			return nil, err
+		}
+	}
 	return j.plan, nil
 }
 
@@ -193,6 +198,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer j.Close()
 	src, target, plan := j.src, j.target, j.plan
+	if err := outdir.CheckSpace(opts.Output, plan.Bytes); err != nil {
+		return nil, err
+	}
 	err = func() error {
 		w, err := nemo2.NewWeightsWriter(filepath.Join(run.Staging, nemo2.WeightsDir))
 		if err != nil {

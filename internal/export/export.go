@@ -111,6 +111,11 @@ func DryRun(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p.src.Close()
+	if opts.Output != "" {
+		if err := outdir.Preflight(opts.Input, opts.Output, opts.Force, p.Bytes); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -293,6 +298,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer p.src.Close()
+	if err := outdir.CheckSpace(opts.Output, p.Bytes); err != nil {
+		return nil, err
+	}
 	err = func() error {
 		if err := p.writeWeights(ctx, run.Staging, opts.Progress); err != nil {
 			return err

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"nemo-migrate/internal/bytesize"
 )
 
 // Check refuses an output that would overlap the input, lose data (a
@@ -297,4 +299,35 @@ func isEmptyDir(dir string) bool {
 	defer f.Close()
 	_, err = f.Readdirnames(1)
 	return errors.Is(err, io.EOF)
+}
+
+// CheckSpace refuses a run whose output needs more bytes than the
+// filesystem that will hold out has free, before anything is written. A
+// replaced output is removed only after the new one is in place, so its
+// space does not count.
+func CheckSpace(out string, need int64) error {
+	dir := filepath.Dir(filepath.Clean(out))
+	free := FreeSpace(dir)
+	if free >= 0 && need > free {
+		return fmt.Errorf("output %s needs %s, but %s has %s free; free some space or choose another output", out, bytesize.Format(need), dir, bytesize.Format(free))
+	}
+	return nil
+}
+
+// Preflight runs, without writing anything that stays, every check a real
+// run makes before it starts writing: the output's place (Check), that its
+// parent directory accepts new files, and free space for need bytes. Dry
+// runs use it so that they fail where the real run would.
+func Preflight(input, out string, force bool, need int64) error {
+	if err := Check(input, out, force); err != nil {
+		return err
+	}
+	dir := filepath.Dir(filepath.Clean(out))
+	f, err := os.CreateTemp(dir, ".nemo-migrate-probe-*")
+	if err != nil {
+		return fmt.Errorf("output %s: cannot create files in %s: %w", out, dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return CheckSpace(out, need)
 }

@@ -56,3 +56,32 @@ func TestAbort(t *testing.T) {
 		t.Error("Commit after Abort succeeded")
 	}
 }
+
+func TestCheckSpace(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if FreeSpace(dir) < 0 {
+		t.Skip("free space unknown on this system")
+	}
+	if err := CheckSpace(out, 1); err != nil {
+		t.Errorf("one byte: %v", err)
+	}
+	err := CheckSpace(out, 1<<62)
+	if err == nil || !strings.Contains(err.Error(), "4.0 EiB") || !strings.Contains(err.Error(), "free") {
+		t.Errorf("4 EiB: %v", err)
+	}
+	if err := Preflight(filepath.Join(dir, "in"), out, false, 1<<62); err == nil {
+		t.Error("Preflight ignored free space")
+	}
+	os.Mkdir(out, 0o755)
+	os.WriteFile(filepath.Join(out, "x"), nil, 0o644)
+	if err := Preflight(filepath.Join(dir, "in"), out, false, 1); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("Preflight on a non-empty output: %v", err)
+	}
+	if err := Preflight(filepath.Join(dir, "in"), out, true, 1); err != nil {
+		t.Errorf("Preflight with force: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("Preflight left %v", entries)
+	}
+}
