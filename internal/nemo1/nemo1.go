@@ -177,11 +177,16 @@ func openArchive(name string, size int64, opts Options) (*Checkpoint, error) {
 		f.Close()
 		c.Kind = Archive
 	}
-	t, err := tarfs.Open(tarPath)
+	tf, err := os.Open(tarPath)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	t, err := tarfs.OpenFile(tf)
 	if err != nil {
 		c.Close()
 		if !errors.Is(err, tarfs.ErrUnsafe) && !errors.Is(err, io.ErrUnexpectedEOF) && c.Kind == Archive {
-			return nil, fmt.Errorf("%w: %s is neither a tar nor a gzip file (%v)", ErrNotCheckpoint, name, err)
+			return nil, fmt.Errorf("%w: %s is neither a tar nor a gzip file", ErrNotCheckpoint, name)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

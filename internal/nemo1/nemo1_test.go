@@ -192,3 +192,30 @@ func TestGzipStopsEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsNameThePathOnce: an error says which file once, in words.
+func TestErrorsNameThePathOnce(t *testing.T) {
+	dir := t.TempDir()
+	trav := filepath.Join(dir, "traversal.nemo")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "../evil", Size: 1, Mode: 0o644})
+	tw.Write([]byte("x"))
+	tw.Close()
+	os.WriteFile(trav, buf.Bytes(), 0o644)
+	junk := filepath.Join(dir, "junk.nemo")
+	os.WriteFile(junk, bytes.Repeat([]byte{0xa5}, 2000), 0o644)
+	for name, want := range map[string]string{trav: "outside the archive", junk: "neither a tar nor a gzip file"} {
+		_, err := Open(name, Options{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", name, err, want)
+			continue
+		}
+		if n := strings.Count(err.Error(), name); n != 1 {
+			t.Errorf("%s named %d times: %v", name, n, err)
+		}
+		if strings.Contains(err.Error(), "archive/tar") {
+			t.Errorf("%s: the reader's internals leak: %v", name, err)
+		}
+	}
+}

@@ -49,12 +49,24 @@ type FS struct {
 	dirs    map[string][]string // directory -> sorted child names
 }
 
-// Open indexes the tar archive in the named file.
+// Open indexes the tar archive in the named file. Its errors name the file.
 func Open(name string) (*FS, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
+	fsys, err := OpenFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return fsys, nil
+}
+
+// OpenFile indexes the tar archive in f, which Close then closes (or
+// OpenFile does, on error). Its errors leave naming the file to the
+// caller, for archives known to the user by another name (a spooled
+// decompression of theirs).
+func OpenFile(f *os.File) (*FS, error) {
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -63,7 +75,7 @@ func Open(name string) (*FS, error) {
 	fsys, err := New(f, st.Size())
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
 	fsys.file = f
 	return fsys, nil
