@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,7 +42,7 @@ type hfFile struct {
 // config the source implies.
 func Verify(ctx context.Context, dir, source string, tok convert.TargetOptions, opts verify.Options) (*verify.Report, error) {
 	r := &verify.Report{}
-	cfgRaw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	cfgRaw, err := verify.ReadFile(os.DirFS(dir), "config.json", verify.MaxSmallFile)
 	var cfg map[string]any
 	if err == nil {
 		err = json.Unmarshal(cfgRaw, &cfg)
@@ -83,7 +85,12 @@ func Verify(ctx context.Context, dir, source string, tok convert.TargetOptions, 
 		r.Add(name, "%v", err)
 		return nil
 	}
-	if raw, err := os.ReadFile(filepath.Join(dir, safetensors.IndexName)); err == nil {
+	raw, err := verify.ReadFile(os.DirFS(dir), safetensors.IndexName, verify.MaxSmallFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.Add(safetensors.IndexName, "%v", err)
+		return r, nil
+	}
+	if err == nil {
 		var idx safetensors.Index
 		if err := json.Unmarshal(raw, &idx); err != nil {
 			r.Add(safetensors.IndexName, "%v", err)

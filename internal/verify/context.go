@@ -12,7 +12,7 @@ import (
 // model, its config and its tokenizer, as io.load_context looks them up,
 // and model.yaml exists.
 func Context(fsys fs.FS, dir string, r *Report) {
-	raw, err := fs.ReadFile(fsys, path.Join(dir, "io.json"))
+	raw, err := ReadFile(fsys, path.Join(dir, "io.json"), fiddle.MaxSize)
 	if err != nil {
 		r.add("context/io.json", "missing: NeMo 2.0 restores the model and tokenizer from it (%v)", err)
 		return

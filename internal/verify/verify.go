@@ -81,7 +81,7 @@ type Options struct {
 // run; problems with the checkpoint are findings in the report.
 func Weights(ctx context.Context, fsys fs.FS, dir string, opts Options) (*Report, *distckpt.Checkpoint, error) {
 	r := &Report{}
-	cfgRaw, err := fs.ReadFile(fsys, path.Join(dir, distckpt.MetadataName))
+	cfgRaw, err := ReadFile(fsys, path.Join(dir, distckpt.MetadataName), MaxSmallFile)
 	if err != nil {
 		r.add(distckpt.MetadataName, "missing: the checkpoint is incomplete (%v)", err)
 		return r, nil, nil
@@ -513,4 +513,30 @@ func compareObject(out, src *distckpt.Object) string {
 		return "value differs from the source"
 	}
 	return ""
+}
+
+// MaxSmallFile caps the JSON files verify reads whole (metadata.json,
+// config.json, an index): real ones are kilobytes to a few MiB.
+const MaxSmallFile = 64 << 20
+
+// ReadFile reads a small file of a checkpoint, refusing one larger than
+// limit before reading it, so a hostile output cannot make verify read
+// gigabytes into memory.
+func ReadFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d a real one has", name, st.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is more than %d bytes", name, limit)
+	}
+	return b, nil
 }
