@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -92,7 +93,7 @@ func runInspect(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one PATH, got %d", len(pos))
 	}
-	rep, err := inspectPath(pos[0])
+	rep, err := inspectPath(e.ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func runInspect(e *env, args []string) error {
 
 // openWeights opens whatever form of checkpoint path is and returns its
 // distributed checkpoint, a description of the form, and a closer.
-func openWeights(path string) (*distckpt.Checkpoint, string, string, io.Closer, error) {
+func openWeights(ctx context.Context, path string) (*distckpt.Checkpoint, string, string, io.Closer, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, "", "", nil, err
@@ -124,7 +125,7 @@ func openWeights(path string) (*distckpt.Checkpoint, string, string, io.Closer, 
 			return c, "NeMo 2.0 checkpoint", "weights", nemo2Closer{root}, nil
 		}
 	}
-	src, err := convert.Open(path, "")
+	src, err := convert.Open(ctx, path, "")
 	if err != nil {
 		return nil, "", "", nil, err
 	}
@@ -169,11 +170,11 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-func inspectPath(path string) (*inspectReport, error) {
+func inspectPath(ctx context.Context, path string) (*inspectReport, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s does not exist", path)
 	}
-	c, form, weights, closer, err := openWeights(path)
+	c, form, weights, closer, err := openWeights(ctx, path)
 	if err != nil {
 		return nil, err
 	}

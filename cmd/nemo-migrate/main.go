@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +37,8 @@ Commands:
 
 Run 'nemo-migrate <command> -h' for a command's flags.
 
-Exit codes: 0 success, 1 failure, 2 bad usage.
+Exit codes: 0 success, 1 failure, 2 bad usage, 130 or 143 stopped by
+Ctrl-C or SIGTERM (after cleaning up). With --json, errors are JSON too.
 `
 
 // errUsage marks errors caused by how the command was called (exit code 2).
@@ -89,11 +91,60 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		// A second signal kills at once, as users expect of a stuck run.
+		signal.Stop(sigs)
+		cancel(interrupted{sig.(syscall.Signal)})
+	}()
 	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
-	code := run(e, os.Args[1:])
-	stop()
-	os.Exit(code)
+	os.Exit(run(e, os.Args[1:]))
+}
+
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + signalName(i.sig) }
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT (Ctrl-C)"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// exitCode is what a shell reports for a run ended by err: 128 plus the
+// signal's number when a signal stopped it (130 for Ctrl-C, 143 for
+// SIGTERM), after the command has cleaned up.
+func (e *env) exitCode(err error) int {
+	var sig interrupted
+	if errors.As(context.Cause(e.ctx), &sig) {
+		return 128 + int(sig.sig)
+	}
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// wantsJSON reports whether the command line asks for JSON output, so an
+// error can be reported in the same form.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--json", "-json", "--json=true", "-json=true":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }
 
 // run executes one command line and returns the exit code.
@@ -122,18 +173,29 @@ func run(e *env, args []string) int {
 			continue
 		}
 		err := c.run(e, rest)
+		var sig interrupted
+		if err != nil && errors.As(context.Cause(e.ctx), &sig) && !strings.Contains(err.Error(), "interrupted") {
+			err = fmt.Errorf("%s: %w", sig, err)
+		}
 		switch {
 		case err == nil:
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case wantsJSON(rest):
+			// JSON readers get the error as JSON on stdout, where they
+			// read; the exit code still tells failure from bad usage.
+			printJSON(e.stdout, struct {
+				Command string `json:"command"`
+				Error   string `json:"error"`
+				Usage   bool   `json:"usage_error,omitempty"`
+			}{name, err.Error(), errors.Is(err, errUsage)})
 		case errors.Is(err, errUsage):
 			fmt.Fprintf(e.stderr, "nemo-migrate %s: %v\nRun 'nemo-migrate %s -h' for help.\n", name, err, name)
-			return 2
 		default:
 			fmt.Fprintf(e.stderr, "nemo-migrate %s: %v\n", name, err)
-			return 1
 		}
+		return e.exitCode(err)
 	}
 	fmt.Fprintf(e.stderr, "nemo-migrate: unknown command %q\n\n%s", name, usage)
 	return 2
@@ -275,10 +337,30 @@ func isTerminal(f *os.File) bool {
 }
 
 // printJSON writes v as the indented JSON every --json output uses.
+// jsonSchema versions every JSON object the commands print; it changes
+// when a field is renamed or removed, not when one is added.
+const jsonSchema = 1
+
+// printJSON writes v indented, with "schema" first when v is an object.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(b) > 1 && b[0] == '{' {
+		sep := ","
+		if b[1] == '}' {
+			sep = ""
+		}
+		b = append([]byte(fmt.Sprintf(`{"schema":%d%s`, jsonSchema, sep)), b[1:]...)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
+	return err
 }
 
 // withProgress runs a long job, drawing a progress bar labelled label on
@@ -296,7 +378,12 @@ func (e *env) withProgress(quiet bool, label, out string, job func(progress func
 		bar.finish() // end the bar's line before anything else is printed
 	}
 	if err != nil && e.ctx.Err() != nil && errors.Is(err, e.ctx.Err()) {
-		return fmt.Errorf("interrupted; nothing was written to %s", out)
+		why := "interrupted"
+		var sig interrupted
+		if errors.As(context.Cause(e.ctx), &sig) {
+			why = sig.Error()
+		}
+		return fmt.Errorf("%s; nothing was written to %s", why, out)
 	}
 	return err
 }

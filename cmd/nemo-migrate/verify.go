@@ -86,7 +86,7 @@ func runVerify(e *env, args []string) error {
 			bar = newProgressBar(e.stderr, "comparing")
 			opts.Progress = bar.update
 		}
-		src, err := convert.Open(*source, "")
+		src, err := convert.Open(e.ctx, *source, "")
 		if err != nil {
 			return err
 		}

@@ -78,9 +78,10 @@ type Result struct {
 	Warnings  []string      `json:"warnings,omitempty"`
 }
 
-// Open opens the input for planning or conversion.
-func Open(input, spoolDir string) (*Source, error) {
-	ck, err := nemo1.Open(input, nemo1.Options{SpoolDir: spoolDir})
+// Open opens the input for planning or conversion; ctx stops a long
+// decompression of a gzip .nemo.
+func Open(ctx context.Context, input, spoolDir string) (*Source, error) {
+	ck, err := nemo1.Open(input, nemo1.Options{SpoolDir: spoolDir, Context: ctx})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func prepare(ctx context.Context, opts Options, spoolDir string) (*job, error) {
 	if opts.DType != "" && !models.ValidParamsDType(opts.DType) {
 		return nil, fmt.Errorf("--dtype %s: want bfloat16, float16 or float32", opts.DType)
 	}
-	src, err := Open(opts.Input, spoolDir)
+	src, err := Open(ctx, opts.Input, spoolDir)
 	if err != nil {
 		return nil, err
 	}

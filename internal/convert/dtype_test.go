@@ -68,7 +68,7 @@ func verifySource(t *testing.T, out, input string) *verify.Report {
 	if err != nil || ck == nil {
 		t.Fatalf("verify: %v %v", err, rep)
 	}
-	src, err := Open(input, "")
+	src, err := Open(t.Context(), input, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ func TestModelIDCheckpointDir(t *testing.T) {
 // (shared-expert weights, say) fails before writing; TE 1.6-1.8's
 // attention-submodule extra states are the one tolerated leftover.
 func TestUnexpectedTensorRefused(t *testing.T) {
-	src, err := Open("../../examples/tiny-llama.nemo", t.TempDir())
+	src, err := Open(t.Context(), "../../examples/tiny-llama.nemo", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestVocabSizeAtAnyTP(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Input: in, Output: out, Target: &TargetOptions{ModelID: "auto"}}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := Open(in, "")
+	src, err := Open(t.Context(), in, "")
 	if err != nil {
 		t.Fatal(err)
 	}

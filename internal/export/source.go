@@ -75,7 +75,7 @@ func Open(ctx context.Context, input, spoolDir string, tok convert.TargetOptions
 }
 
 func openNeMo1(ctx context.Context, input, spoolDir string, tok convert.TargetOptions) (*Source, error) {
-	src, err := convert.Open(input, spoolDir)
+	src, err := convert.Open(ctx, input, spoolDir)
 	if err != nil {
 		return nil, err
 	}

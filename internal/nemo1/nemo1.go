@@ -11,6 +11,7 @@ package nemo1
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +75,10 @@ type Options struct {
 	// Progress, if set, is told how many compressed bytes were read while
 	// spooling.
 	Progress func(done, total int64)
+
+	// Context, if set, stops a spool in progress when it is done (Ctrl-C
+	// during the decompression of a large gzip .nemo).
+	Context context.Context
 }
 
 // Checkpoint is an opened NeMo 1.0 checkpoint.
@@ -341,6 +346,10 @@ func spoolGzip(f *os.File, size int64, opts Options) (string, error) {
 		return "", fmt.Errorf("gzip: %w", err)
 	}
 	zr.Multistream(true)
+	var plain io.Reader = zr
+	if opts.Context != nil {
+		plain = ctxReader{opts.Context, zr}
+	}
 	dir := opts.SpoolDir
 	if dir == "" {
 		dir = os.TempDir()
@@ -355,7 +364,7 @@ func spoolGzip(f *os.File, size int64, opts Options) (string, error) {
 		return "", err
 	}
 	w := bufio.NewWriterSize(out, 1<<20)
-	tr := tar.NewReader(io.TeeReader(zr, errWriter{w}))
+	tr := tar.NewReader(io.TeeReader(plain, errWriter{w}))
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -364,6 +373,8 @@ func spoolGzip(f *os.File, size int64, opts Options) (string, error) {
 		if err != nil {
 			var werr *spoolWriteError
 			switch {
+			case opts.Context != nil && opts.Context.Err() != nil:
+				return fail(opts.Context.Err())
 			case errors.As(err, &werr):
 				return fail(fmt.Errorf("decompressing into %s: %w", dir, werr.err))
 			case errors.Is(err, io.ErrUnexpectedEOF):
@@ -388,6 +399,19 @@ func spoolGzip(f *os.File, size int64, opts Options) (string, error) {
 		return "", err
 	}
 	return out.Name(), nil
+}
+
+// ctxReader stops reading once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // errWriter passes writes on, marking a write error so that it is told

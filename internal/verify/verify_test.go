@@ -42,7 +42,7 @@ func verifyAll(t *testing.T, input, out string) *Report {
 		t.Fatal(err)
 	}
 	if ck != nil {
-		src, err := convert.Open(input, "")
+		src, err := convert.Open(t.Context(), input, "")
 		if err != nil {
 			t.Fatal(err)
 		}
