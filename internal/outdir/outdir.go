@@ -39,8 +39,10 @@ func Check(input, output string, force bool) error {
 	}
 	st, err := os.Stat(output)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Stat(filepath.Dir(out)); err != nil {
-			return fmt.Errorf("output's parent directory: %w", err)
+		// A missing parent is created by Begin, as NeMo's converter does;
+		// what must exist is a directory to create it in.
+		if _, err := existingAncestor(filepath.Dir(out)); err != nil {
+			return fmt.Errorf("output %s: %w", output, err)
 		}
 		return nil
 	}
@@ -110,6 +112,9 @@ func (r *Run) removeSpool() {
 // filesystem. With force, Commit may replace an existing out.
 func Begin(out string, force bool) (*Run, error) {
 	out = filepath.Clean(out)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the output's parent directory: %w", err)
+	}
 	lock, err := acquire(lockPath(out))
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", out, err)
@@ -306,7 +311,10 @@ func isEmptyDir(dir string) bool {
 // replaced output is removed only after the new one is in place, so its
 // space does not count.
 func CheckSpace(out string, need int64) error {
-	dir := filepath.Dir(filepath.Clean(out))
+	dir, err := existingAncestor(filepath.Dir(filepath.Clean(out)))
+	if err != nil {
+		return err
+	}
 	free := FreeSpace(dir)
 	if free >= 0 && need > free {
 		return fmt.Errorf("output %s needs %s, but %s has %s free; free some space or choose another output", out, bytesize.Format(need), dir, bytesize.Format(free))
@@ -322,7 +330,10 @@ func Preflight(input, out string, force bool, need int64) error {
 	if err := Check(input, out, force); err != nil {
 		return err
 	}
-	dir := filepath.Dir(filepath.Clean(out))
+	dir, err := existingAncestor(filepath.Dir(filepath.Clean(out)))
+	if err != nil {
+		return err
+	}
 	f, err := os.CreateTemp(dir, ".nemo-migrate-probe-*")
 	if err != nil {
 		return fmt.Errorf("output %s: cannot create files in %s: %w", out, dir, err)
@@ -330,4 +341,26 @@ func Preflight(input, out string, force bool, need int64) error {
 	f.Close()
 	os.Remove(f.Name())
 	return CheckSpace(out, need)
+}
+
+// existingAncestor returns dir or its nearest ancestor that exists, which
+// must be a directory.
+func existingAncestor(dir string) (string, error) {
+	for {
+		st, err := os.Stat(dir)
+		if err == nil {
+			if !st.IsDir() {
+				return "", fmt.Errorf("%s is not a directory", dir)
+			}
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", err
+		}
+		dir = up
+	}
 }

@@ -27,8 +27,20 @@ func TestCheck(t *testing.T) {
 	if err := Check(out, filepath.Join(out, "sub"), true); err == nil || !strings.Contains(err.Error(), "overlaps") {
 		t.Errorf("output inside input: %v", err)
 	}
-	if err := Check("in", filepath.Join(dir, "no", "such", "out"), false); err == nil {
-		t.Error("missing parent accepted")
+	// A missing parent is created, as NeMo's converter does; a file in
+	// the way is not.
+	deep := filepath.Join(dir, "no", "such", "out")
+	if err := Check("in", deep, false); err != nil {
+		t.Errorf("missing parent refused: %v", err)
+	}
+	r, err = Begin(deep, false)
+	if err != nil {
+		t.Fatalf("Begin with a missing parent: %v", err)
+	}
+	r.Abort()
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	if err := Check("in", filepath.Join(dir, "file", "out"), false); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("parent under a file: %v", err)
 	}
 }
 
