@@ -92,9 +92,10 @@ func TestKillAtRandomPoints(t *testing.T) {
 	span := time.Since(start)
 	os.RemoveAll(out)
 
+	const kills = 24
 	rng := rand.New(rand.NewPCG(1, 2))
 	killedMidway := 0
-	for i := range 12 {
+	for i := range kills {
 		delay := time.Duration(rng.Int64N(int64(span)))
 		cmd := convertCmd(bin, in, out)
 		if err := cmd.Start(); err != nil {
@@ -136,7 +137,7 @@ func TestKillAtRandomPoints(t *testing.T) {
 		}
 		os.RemoveAll(out)
 	}
-	t.Logf("%d of 12 runs killed before they finished (one run takes %v)", killedMidway, span)
+	t.Logf("%d of %d runs killed before they finished (one run takes %v)", killedMidway, kills, span)
 	if killedMidway == 0 {
 		t.Error("no kill landed inside a run; the test proved nothing")
 	}

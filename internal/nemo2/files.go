@@ -3,6 +3,7 @@ package nemo2
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // createSynced creates the new file name (it must not exist yet), writes it
@@ -13,6 +14,23 @@ func createSynced(name string, fill func(*os.File) error) error {
 		return err
 	}
 	return fillSynced(f, name, fill)
+}
+
+// createAtomic is createSynced for a file whose presence means the
+// checkpoint is complete (the weights' metadata.json): it is written under
+// a temporary name and renamed, so a kill mid-write never leaves a
+// truncated one under the real name.
+func createAtomic(name string, fill func(*os.File) error) error {
+	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
+	if err := createSynced(tmp, fill); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return nil
 }
 
 // fillSynced writes f with fill, syncs it to disk and closes it, so that

@@ -261,7 +261,7 @@ func (w *WeightsWriter) Finish(common any) error {
 		return err
 	}
 	// Last: its presence marks the checkpoint complete.
-	if err := createSynced(filepath.Join(w.dir, distckpt.MetadataName), writeData(distckpt.NeMo2Config.Encode())); err != nil {
+	if err := createAtomic(filepath.Join(w.dir, distckpt.MetadataName), writeData(distckpt.NeMo2Config.Encode())); err != nil {
 		return err
 	}
 	return syncDir(w.dir)
