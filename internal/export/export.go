@@ -308,16 +308,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err := p.writeMeta(run.Staging); err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// An input rewritten while we read it (a copy still arriving, a
-		// save into the same directory) would leave an output of two
-		// checkpoints; nothing is committed then.
-		if err := input.Check(); err != nil {
-			return fmt.Errorf("%w; nothing was written", err)
-		}
-		return run.Commit()
+		return run.CommitUnchanged(ctx, input)
 	}()
 	if err != nil {
 		return nil, err

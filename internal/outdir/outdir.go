@@ -5,6 +5,7 @@
 package outdir
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"nemo-migrate/internal/bytesize"
+	"nemo-migrate/internal/fingerprint"
 )
 
 // Check refuses an output that would overlap the input, lose data (a
@@ -282,6 +284,20 @@ func (r *Run) Commit() error {
 	}
 	r.lock.release()
 	return nil
+}
+
+// CommitUnchanged commits unless ctx is done or the input has changed
+// since its fingerprint was taken: an input rewritten while it was read
+// (a copy still arriving, a save into the same directory) would give an
+// output of two checkpoints.
+func (r *Run) CommitUnchanged(ctx context.Context, input *fingerprint.Print) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := input.Check(); err != nil {
+		return fmt.Errorf("%w; nothing was written", err)
+	}
+	return r.Commit()
 }
 
 // Abort removes the staging directory and releases the lock, unless
