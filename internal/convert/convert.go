@@ -19,7 +19,6 @@ import (
 	"nemo-migrate/internal/cast"
 	"nemo-migrate/internal/dcp"
 	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/fingerprint"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/nemo1"
 	"nemo-migrate/internal/nemo2"
@@ -175,23 +174,14 @@ func DryRun(ctx context.Context, opts Options) (*Plan, error) {
 // Run converts opts.Input into opts.Output.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
-	if err := outdir.Check(opts.Input, opts.Output, opts.Force); err != nil {
-		return nil, err
-	}
-	run, err := outdir.Begin(opts.Output, opts.Force)
+	run, err := outdir.Start(opts.Input, opts.Output, opts.Force)
 	if err != nil {
 		return nil, err
 	}
 	defer run.Abort()
-	input, err := fingerprint.Take(opts.Input)
+	spool, err := run.SpoolDir(opts.SpoolDir)
 	if err != nil {
-		return nil, fmt.Errorf("input: %w", err)
-	}
-	spool := opts.SpoolDir
-	if spool == "" {
-		if spool, err = run.Spool(); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	j, err := prepare(ctx, opts, spool)
 	if err != nil {
@@ -225,7 +215,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err := w.Finish(nemo2.CommonState()); err != nil {
 			return err
 		}
-		return run.CommitUnchanged(ctx, input)
+		return run.CommitUnchanged(ctx)
 	}()
 	if err != nil {
 		return nil, err

@@ -32,7 +32,6 @@ import (
 
 	"nemo-migrate/internal/cast"
 	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/fingerprint"
 	"nemo-migrate/internal/models"
 	"nemo-migrate/internal/outdir"
 	"nemo-migrate/internal/safetensors"
@@ -275,23 +274,14 @@ func (p *Plan) layout(shardSize int64) error {
 // Run exports opts.Input into opts.Output.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
-	if err := outdir.Check(opts.Input, opts.Output, opts.Force); err != nil {
-		return nil, err
-	}
-	run, err := outdir.Begin(opts.Output, opts.Force)
+	run, err := outdir.Start(opts.Input, opts.Output, opts.Force)
 	if err != nil {
 		return nil, err
 	}
 	defer run.Abort()
-	input, err := fingerprint.Take(opts.Input)
+	spool, err := run.SpoolDir(opts.SpoolDir)
 	if err != nil {
-		return nil, fmt.Errorf("input: %w", err)
-	}
-	spool := opts.SpoolDir
-	if spool == "" {
-		if spool, err = run.Spool(); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	p, err := prepare(ctx, opts, spool)
 	if err != nil {
@@ -308,7 +298,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err := p.writeMeta(run.Staging); err != nil {
 			return err
 		}
-		return run.CommitUnchanged(ctx, input)
+		return run.CommitUnchanged(ctx)
 	}()
 	if err != nil {
 		return nil, err

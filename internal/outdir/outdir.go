@@ -83,7 +83,33 @@ type Run struct {
 	force bool
 	lock  *lockFile
 	spool string
+	input *fingerprint.Print // set by Start
 	done  bool
+}
+
+// Start begins a command's run from input to out: Check, then Begin, then
+// a fingerprint of the input that CommitUnchanged compares again.
+func Start(input, out string, force bool) (*Run, error) {
+	if err := Check(input, out, force); err != nil {
+		return nil, err
+	}
+	r, err := Begin(out, force)
+	if err != nil {
+		return nil, err
+	}
+	if r.input, err = fingerprint.Take(input); err != nil {
+		r.Abort()
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	return r, nil
+}
+
+// SpoolDir returns dir, or when it is empty the run's own Spool.
+func (r *Run) SpoolDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return r.Spool()
 }
 
 // Spool returns a directory beside the staging directory for temporary
@@ -287,14 +313,17 @@ func (r *Run) Commit() error {
 }
 
 // CommitUnchanged commits unless ctx is done or the input has changed
-// since its fingerprint was taken: an input rewritten while it was read
+// since Start took its fingerprint: an input rewritten while it was read
 // (a copy still arriving, a save into the same directory) would give an
 // output of two checkpoints.
-func (r *Run) CommitUnchanged(ctx context.Context, input *fingerprint.Print) error {
+func (r *Run) CommitUnchanged(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := input.Check(); err != nil {
+	if r.input == nil {
+		return errors.New("outdir: CommitUnchanged on a run not made by Start")
+	}
+	if err := r.input.Check(); err != nil {
 		return fmt.Errorf("%w; nothing was written", err)
 	}
 	return r.Commit()
