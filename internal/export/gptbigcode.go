@@ -26,10 +26,7 @@ func gptBigCode() *family {
 		},
 		config: func(s *Source) (map[string]any, error) {
 			a := s.Arch
-			act := "gelu"
-			if a.ActivationName() == "openai_gelu" || fusedGeLU(s) {
-				act = "gelu_pytorch_tanh"
-			}
+			act := geluName(s)
 			return map[string]any{
 				"n_embd":                          a.Hidden,
 				"n_inner":                         a.FFN,
@@ -75,6 +72,16 @@ func gptBigCode() *family {
 			}
 		},
 	}
+}
+
+// geluName is the transformers activation for the model's GeLU: the tanh
+// approximation where Megatron computes one (openai_gelu, or the fused
+// bias kernel), erf otherwise.
+func geluName(s *Source) string {
+	if s.Arch.ActivationName() == "openai_gelu" || fusedGeLU(s) {
+		return "gelu_pytorch_tanh"
+	}
+	return "gelu"
 }
 
 // fusedGeLU reports whether Megatron-Core computes the model's GeLU with

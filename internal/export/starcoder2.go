@@ -25,10 +25,7 @@ func starcoder2() *family {
 		},
 		config: func(s *Source) (map[string]any, error) {
 			a := s.Arch
-			act := "gelu"
-			if a.ActivationName() == "openai_gelu" || fusedGeLU(s) {
-				act = "gelu_pytorch_tanh"
-			}
+			act := geluName(s)
 			var window any
 			if v, _ := s.Config.Value("window_size"); v != nil {
 				w, err := slidingWindow(s)
