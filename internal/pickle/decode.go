@@ -43,6 +43,15 @@ type Decoder struct {
 	// be one of args, or made of them: it is charged as a reference.
 	Reduce func(callable Global, args Tuple) (v any, ok bool)
 
+	// Build, if set, is offered every object once BUILD has given it its
+	// state; when it returns ok, v stands for the object from then on, on
+	// the stack and in the memo. It lets a caller turn each record of a
+	// large pickle into its own compact form as it is read, so the generic
+	// tree never exists whole. v is charged as a caller's value; the object
+	// and its state dict are credited back unless the memo keeps them.
+	// An object replaced this way cannot be built again.
+	Build func(o *Object) (v any, ok bool)
+
 	// MaxMemo caps the number of memo entries (default 1<<24).
 	MaxMemo int
 
@@ -52,16 +61,24 @@ type Decoder struct {
 	// references to one memo entry) is refused before it is built, with
 	// an error wrapping ErrTooLarge. Zero means DefaultBudget(len(data)).
 	MaxBytes int64
+
+	keepMemo bool // tests: keep every memoized value, as without a read set
 }
 
 // DefaultBudget is the default Decoder.MaxBytes for n bytes of pickle:
-// 16 MiB plus 32 bytes per input byte, at most 384 MiB. Real pickles
-// decode into about 10 bytes per input byte (the 28 MB .metadata of
-// 200,000 chunks, Nemotron-4 340B with optimizer state at TP=8, is
-// charged about 270 MiB); hostile ones need 64 or more.
+// 16 MiB plus 32 bytes per input byte, and the input and its decoding
+// together at most MaxHeap, so that a process that reads a pickle whole
+// and decodes it stays within its memory promise whatever the input. Real
+// pickles decode into about 5 bytes per input byte: torch's 28 MB .metadata
+// of 200,000 chunks (Nemotron-4 340B with optimizer state at TP=8) is
+// charged 121 MiB with dcp's Build hook. Hostile ones need 64 or more.
 func DefaultBudget(n int) int64 {
-	return min(16<<20+32*int64(n), 384<<20)
+	return max(0, min(16<<20+32*int64(n), MaxHeap-int64(n)))
 }
+
+// MaxHeap bounds a pickle's bytes plus DefaultBudget: it leaves room in a
+// 256 MiB process for the streaming around it.
+const MaxHeap = 224 << 20
 
 // ErrTooLarge is wrapped by errors for pickles whose decoded value would
 // take more memory than Decoder.MaxBytes allows.
@@ -82,20 +99,16 @@ type decodeState struct {
 	stack []any
 	marks []int
 
-	// The memo: pickle writers number entries 0, 1, 2, ..., so blocks of
-	// slots hold them without the copies a growing slice makes (a large
-	// index memoizes millions of values); other indices go to sparse.
-	memo   [][]any
-	dense  uint64 // entries in memo
-	sparse map[uint64]any
-	memoN  int
+	memo memo
 
 	emptyTuple any // one shared (), as tuples are immutable
 
+	scanned bool           // reads is known: memoize only what is read
+	reads   readSet        // memo indices that GET opcodes read
+	held    map[any]uint64 // with Build: memo index of each object and dict kept
+
 	used, limit int64 // estimated bytes charged, and the cap
 }
-
-const memoBlock = 4096
 
 type markObj struct{}
 
@@ -113,6 +126,10 @@ func (d *Decoder) DecodePrefix(data []byte) (v any, n int, err error) {
 	s := &decodeState{Decoder: d, data: data, limit: d.MaxBytes}
 	if s.limit <= 0 {
 		s.limit = DefaultBudget(len(data))
+	}
+	if reads, ok := scanReads(data); ok && !d.keepMemo {
+		s.memo.reads, s.memo.scanned = reads, true
+		s.used += 8 * int64(cap(reads))
 	}
 	v, err = s.run()
 	if err != nil {
@@ -304,62 +321,6 @@ func (s *decodeState) popMarkView() ([]any, error) {
 	s.stack = s.stack[:m]
 	s.used -= slotCost * int64(len(items))
 	return items, nil
-}
-
-func (s *decodeState) memoPut(idx uint64) error {
-	t, err := s.top()
-	if err != nil {
-		return err
-	}
-	exists := idx < s.dense
-	if !exists && s.sparse != nil {
-		_, exists = s.sparse[idx]
-	}
-	if !exists {
-		limit := s.MaxMemo
-		if limit <= 0 {
-			limit = 1 << 24
-		}
-		if s.memoN >= limit {
-			return s.errorf("more than %d memo entries", limit)
-		}
-		s.memoN++
-	}
-	switch {
-	case idx < s.dense:
-		s.memo[idx/memoBlock][idx%memoBlock] = *t
-	case idx == s.dense:
-		if idx%memoBlock == 0 {
-			s.used += memoBlock * slotCost
-			s.memo = append(s.memo, make([]any, 0, memoBlock))
-		}
-		b := &s.memo[len(s.memo)-1]
-		*b = append(*b, *t)
-		s.dense++
-		delete(s.sparse, idx)
-	default:
-		if s.sparse == nil {
-			s.sparse = make(map[uint64]any)
-		}
-		if !exists {
-			s.used += sparseCost
-		}
-		s.sparse[idx] = *t
-	}
-	return nil
-}
-
-func (s *decodeState) memoGet(idx uint64) error {
-	if idx < s.dense {
-		s.pushRef(s.memo[idx/memoBlock][idx%memoBlock])
-		return nil
-	}
-	v, ok := s.sparse[idx]
-	if !ok {
-		return s.errorf("memo key %d not defined", idx)
-	}
-	s.pushRef(v)
-	return nil
 }
 
 func (s *decodeState) run() (any, error) {
@@ -710,7 +671,7 @@ func (s *decodeState) step() error {
 		}
 		return s.memoPut(idx)
 	case opMemoize:
-		return s.memoPut(uint64(s.memoN))
+		return s.memoPut(uint64(s.memo.n))
 	case opGet:
 		l, err := s.line()
 		if err != nil {
@@ -866,6 +827,9 @@ func (s *decodeState) step() error {
 		}
 		o.Built = true
 		o.State = state
+		if s.Build != nil {
+			s.build(t, o)
+		}
 	case opPersID, opBinPersID:
 		var id any
 		if s.op == opPersID {
@@ -899,6 +863,30 @@ func (s *decodeState) step() error {
 		return s.errorf("unknown opcode")
 	}
 	return nil
+}
+
+// build offers a built object to the Build hook and puts what it returns
+// in the object's place.
+func (s *decodeState) build(t *any, o *Object) {
+	v, ok := s.Build(o)
+	if !ok {
+		return
+	}
+	*t = v
+	s.used += cost(v)
+	if idx, kept := s.held[o]; kept {
+		delete(s.held, o)
+		if cur, _ := s.memo.get(idx); cur == any(o) { // unless a later PUT replaced it
+			s.memo.set(idx, v)
+		}
+		return // GET may have put it elsewhere too: no credit
+	}
+	s.used -= cost(o)
+	if d, ok := o.State.(*Dict); ok {
+		if _, kept := s.held[d]; !kept {
+			s.used -= cost(d)
+		}
+	}
 }
 
 // reduce records a call. Calls that protocol 2 uses to spell builtin

@@ -19,14 +19,22 @@ const maxEncodeDepth = 1000
 // torch.load(weights_only=True) understands (torch 1.13 and later):
 // PROTO, GLOBAL, BINUNICODE, BININT1/BININT2/BININT/LONG1, BINFLOAT, NONE,
 // NEWTRUE/NEWFALSE, EMPTY_TUPLE/TUPLE1-3/MARK+TUPLE, EMPTY_LIST+APPENDS,
-// EMPTY_DICT+SETITEMS, BINPERSID, REDUCE, NEWOBJ, BUILD and STOP. Nothing
-// is memoized, so a shared value is written once per reference.
+// EMPTY_DICT+SETITEMS, BINPERSID, REDUCE, NEWOBJ, BUILD and STOP, and with
+// MemoStrings BINPUT/LONG_BINPUT and BINGET/LONG_BINGET. Containers are
+// never memoized, so a shared one is written once per reference.
 //
 // Note that torch 1.13's weights_only unpickler predates BINFLOAT; floats
 // load there only with weights_only=False.
 type Encoder struct {
-	w   *bufio.Writer
-	err error
+	// MemoStrings writes each distinct string and global once and
+	// refers back to it after, as Python's pickler does: a large index
+	// names the same key and file in every record, and shrinks to about a
+	// third.
+	MemoStrings bool
+
+	w    *bufio.Writer
+	err  error
+	memo map[any]uint32
 }
 
 // NewEncoder returns an encoder writing to w.
@@ -260,7 +268,42 @@ func (e *Encoder) float(f float64) {
 	binary.Write(e.w, binary.BigEndian, math.Float64bits(f))
 }
 
+// memoized writes a reference to v if it was written before, and
+// otherwise returns a function that memoizes it once it is on the stack.
+func (e *Encoder) memoized(v any) (done bool, put func()) {
+	if !e.MemoStrings {
+		return false, func() {}
+	}
+	if idx, ok := e.memo[v]; ok {
+		if idx < 256 {
+			e.w.Write([]byte{opBinGet, byte(idx)})
+		} else {
+			e.w.WriteByte(opLongBinGet)
+			binary.Write(e.w, binary.LittleEndian, idx)
+		}
+		return true, nil
+	}
+	return false, func() {
+		if e.memo == nil {
+			e.memo = make(map[any]uint32)
+		}
+		idx := uint32(len(e.memo))
+		e.memo[v] = idx
+		if idx < 256 {
+			e.w.Write([]byte{opBinPut, byte(idx)})
+		} else {
+			e.w.WriteByte(opLongBinPut)
+			binary.Write(e.w, binary.LittleEndian, idx)
+		}
+	}
+}
+
 func (e *Encoder) str(s string) {
+	done, put := e.memoized(s)
+	if done {
+		return
+	}
+	defer put()
 	e.w.WriteByte(opBinUnicode)
 	binary.Write(e.w, binary.LittleEndian, uint32(len(s)))
 	e.w.WriteString(s)
@@ -280,6 +323,11 @@ func (e *Encoder) bytes(b []byte) {
 }
 
 func (e *Encoder) global(g Global) {
+	done, put := e.memoized(g)
+	if done {
+		return
+	}
+	defer put()
 	e.w.WriteByte(opGlobal)
 	e.w.WriteString(g.Module)
 	e.w.WriteByte('\n')

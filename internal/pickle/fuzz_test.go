@@ -40,6 +40,14 @@ func FuzzDecode(f *testing.F) {
 		if !Equal(v, v2) {
 			t.Fatalf("round trip changed the value")
 		}
+		// Keeping only the memo entries that are read changes nothing.
+		all, err := (&Decoder{keepMemo: true}).Decode(data)
+		if err != nil {
+			t.Fatalf("decoding with the whole memo kept: %v", err)
+		}
+		if !Equal(v, all) {
+			t.Fatalf("decoding with the whole memo kept gives another value")
+		}
 	})
 }
 
