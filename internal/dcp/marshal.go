@@ -1,6 +1,7 @@
 package dcp
 
 import (
+	"bytes"
 	"fmt"
 
 	"nemo-migrate/internal/pickle"
@@ -81,7 +82,13 @@ func Marshal(m *Metadata) ([]byte, error) {
 	if m.MCoreData != nil {
 		state.Set("mcore_data", m.MCoreData)
 	}
-	return pickle.Marshal(newObj(metadataModule, "Metadata", state))
+	var b bytes.Buffer
+	enc := pickle.NewEncoder(&b)
+	enc.MemoStrings = true
+	if err := enc.Encode(newObj(metadataModule, "Metadata", state)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // checkStorage refuses metadata whose storage keys collide, which torch

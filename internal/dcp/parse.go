@@ -10,8 +10,10 @@ import (
 )
 
 // MaxMetadataSize caps how much of a .metadata file Parse callers should
-// read. A 340B-parameter model's index is a few MiB; 1 GiB means corrupt.
-const MaxMetadataSize = 1 << 30
+// read: a model's index is a few MiB, torch's for 200,000 chunks (a 340B
+// model with optimizer state) 28 MB, and a larger file would leave the
+// decoder too little of pickle.MaxHeap to decode it.
+const MaxMetadataSize = pickle.MaxHeap / 2
 
 // ErrFormat is wrapped by errors for pickles that decode but do not hold a
 // DCP Metadata object.
@@ -31,7 +33,7 @@ func ReadMetadata(r io.Reader, size int64) (*Metadata, error) {
 
 // Parse decodes a .metadata pickle.
 func Parse(data []byte) (*Metadata, error) {
-	d := pickle.Decoder{Reduce: keepSizeTuple}
+	d := pickle.Decoder{Reduce: keepSizeTuple, Build: compactRecord}
 	v, err := d.Decode(data)
 	var syn *pickle.SyntaxError
 	if errors.As(err, &syn) && !errors.Is(err, pickle.ErrTooLarge) {
@@ -58,6 +60,7 @@ func Parse(data []byte) (*Metadata, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: state_dict_metadata is %s", ErrFormat, pickle.TypeName(sdm))
 	}
+	m.Entries = make([]Entry, 0, len(sd.Items))
 	for _, it := range sd.Items {
 		fqn, ok := it.Key.(string)
 		if !ok {
@@ -80,6 +83,7 @@ func Parse(data []byte) (*Metadata, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: storage_data is %s", ErrFormat, pickle.TypeName(sdv))
 	}
+	m.Storage = make([]StorageEntry, 0, len(stor.Items))
 	for _, it := range stor.Items {
 		idx, err := parseIndex(it.Key)
 		if err != nil {
@@ -176,23 +180,11 @@ func parseEntry(fqn string, v any) (Entry, error) {
 	if !ok {
 		return Entry{}, fmt.Errorf("dcp: %s: chunks is %s", fqn, pickle.TypeName(cv))
 	}
+	t.Chunks = make([]Chunk, 0, len(chunks))
 	for i, c := range chunks {
-		co, ok := c.(*pickle.Object)
-		if !ok {
-			return Entry{}, fmt.Errorf("dcp: %s: chunk %d is %s", fqn, i, pickle.TypeName(c))
-		}
-		cs := co.StateDict()
-		ov, ok1 := field(co, cs, "offsets", 0)
-		zv, ok2 := field(co, cs, "sizes", 1)
-		if !ok1 || !ok2 {
-			return Entry{}, fmt.Errorf("dcp: %s: chunk %d lacks offsets or sizes", fqn, i)
-		}
-		var ch Chunk
-		if ch.Offsets, err = sizeOf(ov); err != nil {
-			return Entry{}, fmt.Errorf("dcp: %s: chunk %d offsets: %w", fqn, i, err)
-		}
-		if ch.Sizes, err = sizeOf(zv); err != nil {
-			return Entry{}, fmt.Errorf("dcp: %s: chunk %d sizes: %w", fqn, i, err)
+		ch, err := parseChunk(c)
+		if err != nil {
+			return Entry{}, fmt.Errorf("dcp: %s: chunk %d: %w", fqn, i, err)
 		}
 		if len(ch.Offsets) != len(t.Size) || len(ch.Sizes) != len(t.Size) {
 			return Entry{}, fmt.Errorf("dcp: %s: chunk %d has rank %d/%d, tensor has rank %d", fqn, i, len(ch.Offsets), len(ch.Sizes), len(t.Size))
@@ -200,6 +192,57 @@ func parseEntry(fqn string, v any) (Entry, error) {
 		t.Chunks = append(t.Chunks, ch)
 	}
 	return Entry{FQN: fqn, Tensor: t}, nil
+}
+
+// parseChunk reads a ChunkStorageMetadata.
+func parseChunk(v any) (Chunk, error) {
+	if ch, ok := v.(Chunk); ok {
+		return ch, nil
+	}
+	o, ok := v.(*pickle.Object)
+	if !ok {
+		return Chunk{}, fmt.Errorf("is %s, want ChunkStorageMetadata", pickle.TypeName(v))
+	}
+	st := o.StateDict()
+	ov, ok1 := field(o, st, "offsets", 0)
+	zv, ok2 := field(o, st, "sizes", 1)
+	if !ok1 || !ok2 {
+		return Chunk{}, fmt.Errorf("lacks offsets or sizes")
+	}
+	var ch Chunk
+	var err error
+	if ch.Offsets, err = sizeOf(ov); err != nil {
+		return Chunk{}, fmt.Errorf("offsets: %w", err)
+	}
+	if ch.Sizes, err = sizeOf(zv); err != nil {
+		return Chunk{}, fmt.Errorf("sizes: %w", err)
+	}
+	return ch, nil
+}
+
+// compactRecord is the decoder's Build hook: the three records a large
+// index holds one of per chunk become their parsed form as soon as they
+// are read, so the generic pickle tree of a 200,000-chunk index never
+// exists whole. A record that does not parse is left as it is, for the
+// walk over the whole to report with its context.
+func compactRecord(o *pickle.Object) (any, bool) {
+	g, ok := o.Class()
+	if !ok {
+		return nil, false
+	}
+	var v any
+	var err error
+	switch g.Name {
+	case "ChunkStorageMetadata":
+		v, err = parseChunk(o)
+	case "MetadataIndex":
+		v, err = parseIndex(o)
+	case "_StorageInfo":
+		v, err = parseStorageInfo(o)
+	default:
+		return nil, false
+	}
+	return v, err == nil
 }
 
 // sizeOf reads a torch.Size (REDUCE torch.Size((d0, d1, ...))) or a plain
@@ -238,7 +281,7 @@ func sizeOf(v any) ([]int64, error) {
 func parseProperties(v any) (TensorProperties, error) {
 	p := TensorProperties{Layout: "torch.strided"}
 	o, ok := v.(*pickle.Object)
-	if !ok || !strings.HasSuffix(classPath(o), "TensorProperties") {
+	if !ok || !classIs(o, "TensorProperties") {
 		return p, fmt.Errorf("want TensorProperties, got %s", pickle.TypeName(v))
 	}
 	var dtype, layout, reqGrad, memFmt, pin any
@@ -284,9 +327,11 @@ func parseProperties(v any) (TensorProperties, error) {
 	return p, nil
 }
 
-func classPath(o *pickle.Object) string {
-	g, _ := o.Class()
-	return g.String()
+// classIs reports whether o's class is name, or a subclass Megatron names
+// with a prefix (MCoreMetadataIndex), in any module: torch moved them.
+func classIs(o *pickle.Object, name string) bool {
+	g, ok := o.Class()
+	return ok && strings.HasSuffix(g.Name, name)
 }
 
 // DTypeName returns the name of a pickled torch dtype (the global
@@ -346,8 +391,11 @@ func memoryFormat(v any) (MemoryFormat, error) {
 }
 
 func parseIndex(v any) (Index, error) {
+	if idx, ok := v.(Index); ok {
+		return idx, nil
+	}
 	o, ok := v.(*pickle.Object)
-	if !ok || !strings.HasSuffix(classPath(o), "MetadataIndex") {
+	if !ok || !classIs(o, "MetadataIndex") {
 		return Index{}, fmt.Errorf("%w: storage_data key is %s, want MetadataIndex", ErrFormat, pickle.TypeName(v))
 	}
 	st := o.StateDict()
@@ -375,8 +423,11 @@ func parseIndex(v any) (Index, error) {
 }
 
 func parseStorageInfo(v any) (StorageInfo, error) {
+	if info, ok := v.(StorageInfo); ok {
+		return info, nil
+	}
 	o, ok := v.(*pickle.Object)
-	if !ok || !strings.HasSuffix(classPath(o), "_StorageInfo") {
+	if !ok || !classIs(o, "_StorageInfo") {
 		return StorageInfo{}, fmt.Errorf("want _StorageInfo, got %s", pickle.TypeName(v))
 	}
 	st := o.StateDict()
