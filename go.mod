@@ -1,4 +1,4 @@
-module nemo-migrate
+module github.com/nemo-migrate/nemo-migrate
 
 go 1.26.0
 

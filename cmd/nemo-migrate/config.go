@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"nemo-migrate/internal/configmig"
+	"github.com/nemo-migrate/nemo-migrate/internal/configmig"
 )
 
 const configHelp = `Config turns a NeMo 1.0 YAML training config into a NeMo 2.0 Python

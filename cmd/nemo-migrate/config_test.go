@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 const configTestdata = "../../internal/configmig/testdata"

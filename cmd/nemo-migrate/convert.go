@@ -7,9 +7,9 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"nemo-migrate/internal/bytesize"
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // hubConfig reads the Hugging Face Hub settings from the environment, as

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"nemo-migrate/internal/bytesize"
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/export"
+	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/export"
 )
 
 const exportHelp = `Export writes a NeMo checkpoint as a Hugging Face checkpoint directory that

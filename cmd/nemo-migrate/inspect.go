@@ -11,11 +11,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"nemo-migrate/internal/bytesize"
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/nemo1"
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 const inspectHelp = `Inspect describes a checkpoint without changing it: its form, the

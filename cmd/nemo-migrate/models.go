@@ -5,8 +5,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"nemo-migrate/internal/export"
-	"nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/export"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
 )
 
 // modelInfo is one line of `nemo-migrate models --json`.

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"nemo-migrate/internal/bytesize"
+	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
 )
 
 // progressBar draws one self-overwriting line on a terminal: a bar, bytes

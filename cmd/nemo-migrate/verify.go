@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"nemo-migrate/internal/bytesize"
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/export"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/verify"
+	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/export"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )
 
 const verifyHelp = `Verify proves that a NeMo 2.0 checkpoint loads and, with --source, that

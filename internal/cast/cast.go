@@ -10,7 +10,7 @@ import (
 	"io"
 	"math"
 
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // Supported reports whether Reader converts from one dtype to the other.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"nemo-migrate/internal/oracle"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // inputs returns element bytes of dtype d that cover every bfloat16 and

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
-	"nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
 )
 
 // FuzzMigrate migrates arbitrary YAML: Migrate, WritePython and JSON must

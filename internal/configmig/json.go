@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"math"
 
-	"nemo-migrate/internal/omegaconf"
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // MarshalJSON gives the migration as data, with a stable key order:

@@ -17,8 +17,8 @@ import (
 	"sort"
 	"strings"
 
-	"nemo-migrate/internal/omegaconf"
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // Migration is a NeMo 1.0 config re-expressed for NeMo 2.0.

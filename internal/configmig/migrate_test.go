@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")

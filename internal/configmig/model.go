@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
 )
 
 // tokenizer: model.tokenizer -> get_nmt_tokenizer(...), as NeMo 1.0's

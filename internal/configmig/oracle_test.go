@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // checkScript is run by Debian's Python with OmegaConf 2.2. It parses the

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"nemo-migrate/internal/omegaconf"
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // WritePython writes the migration as a NeMo 2.0 training script: imports,

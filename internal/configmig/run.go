@@ -4,7 +4,7 @@ import (
 	"path"
 	"strings"
 
-	"nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
 )
 
 // data: model.data -> llm.PreTrainingDataModule or llm.FineTuningDataModule.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"nemo-migrate/internal/omegaconf"
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // parallelKeys are model keys that became MegatronStrategy arguments.

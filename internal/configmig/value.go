@@ -3,7 +3,7 @@ package configmig
 import (
 	"math/big"
 
-	"nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
 )
 
 // Value is a Python value of the generated script: a [Lit], an [Expr], a

@@ -16,15 +16,15 @@ import (
 	"path/filepath"
 	"time"
 
-	"nemo-migrate/internal/cast"
-	"nemo-migrate/internal/dcp"
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/nemo1"
-	"nemo-migrate/internal/nemo2"
-	"nemo-migrate/internal/outdir"
-	"nemo-migrate/internal/teextra"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/cast"
+	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
+	"github.com/nemo-migrate/nemo-migrate/internal/outdir"
+	"github.com/nemo-migrate/nemo-migrate/internal/teextra"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // Options say what to convert and how.

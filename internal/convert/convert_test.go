@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // writeFixture has real torch (and zarr) write a NeMo-1-shaped checkpoint;

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/oracle"
-	"nemo-migrate/internal/verify"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )
 
 // TestDTypes converts fp16 and fp32 checkpoints (both backends, tar and

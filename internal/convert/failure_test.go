@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/fingerprint"
+	"github.com/nemo-migrate/nemo-migrate/internal/fingerprint"
 )
 
 // Each broken input must give a clear error and leave neither an output

@@ -33,7 +33,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		built.bin = filepath.Join(dir, "nemo-migrate")
-		out, err := exec.Command("go", "build", "-o", built.bin, "nemo-migrate/cmd/nemo-migrate").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", built.bin, "github.com/nemo-migrate/nemo-migrate/cmd/nemo-migrate").CombinedOutput()
 		if err != nil {
 			built.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

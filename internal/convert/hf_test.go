@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // hfFiles is a small Hugging Face fast tokenizer (a WordLevel model with

@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/tarfs"
-	"nemo-migrate/internal/teextra"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/tarfs"
+	"github.com/nemo-migrate/nemo-migrate/internal/teextra"
 )
 
 // Action says how an item reaches the output.

@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 
-	"nemo-migrate/internal/fiddle"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/nemo2"
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // Paths of the reused objects in a TrainerContext, as

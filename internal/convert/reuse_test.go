@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/fiddle"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/nemo2"
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 func reuseTokenizer(t *testing.T) *models.Config {

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // TestCurrentStacks proves the output against current torch, not only the

@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/nemo2"
-	"nemo-migrate/internal/omegaconf"
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
+	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // TargetOptions choose the NeMo 2.0 model and tokenizer, with the flags of

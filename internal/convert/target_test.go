@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
 )
 
 // A model id whose architecture differs from model_config.yaml is refused

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // nemo2VocabSize reads context/ as NeMo 2 does and sizes the embedding the

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // describe renders m like torchshim.describe_metadata does in Python.

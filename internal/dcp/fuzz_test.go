@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 // FuzzParse feeds arbitrary bytes to the .metadata parser, seeded with real

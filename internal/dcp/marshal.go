@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // Module paths of the torch >= 2.3 classes Marshal writes.

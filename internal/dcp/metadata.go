@@ -20,7 +20,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // Metadata mirrors torch.distributed.checkpoint.metadata.Metadata.

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // MaxMetadataSize caps how much of a .metadata file Parse callers should

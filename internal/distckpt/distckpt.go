@@ -22,9 +22,9 @@ import (
 	"slices"
 	"strings"
 
-	"nemo-migrate/internal/dcp"
-	"nemo-migrate/internal/pickle"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // The backends of metadata.json's sharded_backend.

@@ -7,8 +7,8 @@ import (
 	"path"
 	"slices"
 
-	"nemo-migrate/internal/dcp"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 func (c *Checkpoint) openTorchDist() error {

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"nemo-migrate/internal/torchsave"
-	"nemo-migrate/internal/zarr"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/zarr"
 )
 
 func (c *Checkpoint) openZarr() error {

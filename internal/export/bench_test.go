@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // BenchmarkExport exports a ~180 MB Llama-shaped NeMo 1 checkpoint in each

@@ -30,12 +30,12 @@ import (
 	"slices"
 	"time"
 
-	"nemo-migrate/internal/cast"
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/outdir"
-	"nemo-migrate/internal/safetensors"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/cast"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/outdir"
+	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // DefaultShardSize is Hugging Face's default max_shard_size ("5GB").

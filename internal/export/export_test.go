@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/safetensors"
-	"nemo-migrate/internal/verify"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
+	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )
 
 const example = "../../examples/tiny-llama.nemo"

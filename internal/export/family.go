@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
 )
 
 // family is one Hugging Face model class export writes: the config.json it

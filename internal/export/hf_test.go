@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/oracle"
-	"nemo-migrate/internal/verify"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )
 
 // runScript runs one of internal/oracle/py's scripts as __main__.

@@ -3,7 +3,7 @@ package export
 import (
 	"fmt"
 
-	"nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
 
 // Llama (Llama 2, Llama 3, and any GPT built like them): RMSNorm, SwiGLU,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/safetensors"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
 )
 
 // span is a byte range of a source tensor's elements in row-major order.

@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/nemo2"
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // Source is an opened checkpoint to export: its weights, the model config

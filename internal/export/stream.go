@@ -6,9 +6,9 @@ import (
 	"io"
 	"slices"
 
-	"nemo-migrate/internal/cast"
-	"nemo-migrate/internal/safetensors"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/cast"
+	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // piece is one span of a source tensor and the file offset its bytes (in

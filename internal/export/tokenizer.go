@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // ownTokenizer are the model types whose AutoTokenizer class transformers

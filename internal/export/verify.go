@@ -12,9 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/safetensors"
-	"nemo-migrate/internal/verify"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
+	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )
 
 // IsHF reports whether dir looks like a Hugging Face checkpoint: a

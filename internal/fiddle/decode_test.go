@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/fiddle"
-	"nemo-migrate/internal/fiddle/fiddletest"
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle/fiddletest"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 func golden(t testing.TB, name string) []byte {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // Version is the serialization format version fiddle writes.

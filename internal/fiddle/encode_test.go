@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/fiddle/fiddletest"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle/fiddletest"
 )
 
 var (

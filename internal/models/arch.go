@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
 
 // Arch is the architecture a config describes: the values that decide the

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
 
 // AutoID is the model id that takes the architecture from the NeMo 1

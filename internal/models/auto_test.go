@@ -7,8 +7,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"nemo-migrate/internal/fiddle"
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 func decode(t *testing.T, s string) map[string]any {

@@ -3,7 +3,7 @@ package models
 import (
 	"fmt"
 
-	"nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
 
 // Param is one constructor argument of a NeMo 2 class: a dataclass field

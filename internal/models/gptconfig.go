@@ -1,6 +1,6 @@
 package models
 
-import "nemo-migrate/internal/fiddle"
+import "github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 
 // Python values the defaults below refer to.
 var (

@@ -3,7 +3,7 @@ package models
 import (
 	"fmt"
 
-	"nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
 
 // Precision is how a NeMo 2 model holds and computes: the dtype its

@@ -18,7 +18,7 @@ import (
 	"fmt"
 	"strings"
 
-	"nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
 
 // Versions of the sources the field lists were transcribed from.

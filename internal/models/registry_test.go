@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/fiddle"
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // pyRepr formats a default the way testdata/extract_configs.py writes it.

@@ -22,8 +22,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"nemo-migrate/internal/outdir"
-	"nemo-migrate/internal/tarfs"
+	"github.com/nemo-migrate/nemo-migrate/internal/outdir"
+	"github.com/nemo-migrate/nemo-migrate/internal/tarfs"
 )
 
 // Kind says what form of checkpoint was opened.

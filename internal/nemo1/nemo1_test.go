@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // makeInputs has Python write a NeMo-shaped checkpoint directory and pack it

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"nemo-migrate/internal/fiddle"
-	"nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
 )
 
 // Context is what a NeMo 2.0 checkpoint's context/ directory describes:

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/fiddle/fiddletest"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/oracle"
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle/fiddletest"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // yamlCheckScript reads model.yaml with yaml.safe_load, as NeMo's

@@ -3,9 +3,9 @@ package nemo2
 import (
 	"fmt"
 
-	"nemo-migrate/internal/fiddle"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/tokenizer"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
 
 // Tokenizer classes as NeMo 2.6.0rc0 (NVIDIA/NeMo@8cfedd72) defines them,

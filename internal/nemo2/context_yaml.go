@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // This file writes YAML exactly as PyYAML's yaml.safe_dump does with its

@@ -9,8 +9,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"nemo-migrate/internal/membudget"
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // yamlCasesScript has PyYAML write documents full of what trips a YAML

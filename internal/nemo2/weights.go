@@ -12,10 +12,10 @@ import (
 	"slices"
 	"strings"
 
-	"nemo-migrate/internal/dcp"
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/pickle"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // WeightsDir is the name of the weights directory in a NeMo 2 checkpoint.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 // FuzzResolve feeds arbitrary YAML through Parse and Resolve. Neither may

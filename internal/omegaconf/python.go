@@ -3,7 +3,7 @@ package omegaconf
 import (
 	"strings"
 
-	"nemo-migrate/internal/pyrepr"
+	"github.com/nemo-migrate/nemo-migrate/internal/pyrepr"
 )
 
 // pyStr is Python's str() of a value, which is what OmegaConf puts in a

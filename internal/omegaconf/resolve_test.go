@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // resolveDocs are configs exercising OmegaConf's interpolation grammar and

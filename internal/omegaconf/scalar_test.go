@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // trickyScalars are plain YAML scalars on which YAML 1.1, YAML 1.2 and

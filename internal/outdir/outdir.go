@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"nemo-migrate/internal/bytesize"
-	"nemo-migrate/internal/fingerprint"
+	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
+	"github.com/nemo-migrate/nemo-migrate/internal/fingerprint"
 )
 
 // Check refuses an output that would overlap the input, lose data (a

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 // hostile pickles, each small on disk and huge once decoded.

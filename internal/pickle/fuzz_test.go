@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 // FuzzDecode feeds arbitrary bytes to the decoder, seeded with real pickles

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 // FuzzRead feeds arbitrary files to the header reader: it must never panic

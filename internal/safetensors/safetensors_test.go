@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // writeFile lays out specs and fills each tensor with bytes that name it.

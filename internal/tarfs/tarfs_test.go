@@ -14,8 +14,8 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"nemo-migrate/internal/membudget"
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // TestPythonTar indexes tars that Python's tarfile wrote the way NeMo writes

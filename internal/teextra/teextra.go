@@ -27,8 +27,8 @@ import (
 	"bytes"
 	"fmt"
 
-	"nemo-migrate/internal/pickle"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // NoState is pickle.dumps(None) at Python 3's default protocol.

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
-	"nemo-migrate/internal/pickle"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // writeCases has real torch save every form of extra state TE wrote, each

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 func addSeeds(f *testing.F, pattern string) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // spVariants trains SentencePiece models of every kind tokenizer.json must

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // The seeds hold the 256 single bytes and 7 merged tokens (testdata/gen.py).

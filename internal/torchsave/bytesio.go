@@ -1,6 +1,6 @@
 package torchsave
 
-import "nemo-migrate/internal/pickle"
+import "github.com/nemo-migrate/nemo-migrate/internal/pickle"
 
 // BytesIO returns io.BytesIO(b) as Python pickles it at protocol 2:
 // _io.BytesIO.__new__ (NEWOBJ with no arguments) followed by BUILD with the

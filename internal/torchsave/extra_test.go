@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // TestBytesIOPickle checks that BytesIO encodes io.BytesIO exactly as

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/membudget"
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // FuzzOpen feeds arbitrary bytes to the zip and pickle reader, seeded with

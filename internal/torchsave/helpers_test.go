@@ -11,8 +11,8 @@ import (
 	"reflect"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // treeJSON describes a tree read by Open in the form testdata/torchdesc.py

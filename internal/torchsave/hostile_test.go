@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // archiveWith writes an archive whose data.pkl is obj (pickled with

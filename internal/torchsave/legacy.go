@@ -7,7 +7,7 @@ import (
 	"io"
 	"math/big"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // Plain pickles: what Python's pickle.dumps makes of a tree holding

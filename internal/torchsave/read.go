@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // DefaultMaxPickleSize caps the data.pkl record Open reads into memory.

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // readCases is run by torch 1.13: it saves each case to argv[2]/<name>.pt

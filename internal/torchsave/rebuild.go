@@ -3,7 +3,7 @@ package torchsave
 import (
 	"fmt"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // rebuild walks the decoded tree and replaces each call that rebuilds a

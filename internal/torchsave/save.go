@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // SaveOptions control the archives Save and WriteTensor write. The zero value

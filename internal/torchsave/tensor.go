@@ -7,7 +7,7 @@ import (
 	"math"
 	"math/bits"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // TensorSpec describes a tensor's layout: its element type and how its

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // TestWriteTensorMatchesTorch compares WriteTensor's output byte for byte

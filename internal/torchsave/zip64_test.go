@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 )
 
 // sparseWriter writes to a file, skipping runs of zeros with a seek so

@@ -4,7 +4,7 @@ import (
 	"io/fs"
 	"path"
 
-	"nemo-migrate/internal/fiddle"
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
 
 // Context checks a NeMo 2.0 context/ directory: io.json is fiddle JSON that

@@ -24,11 +24,11 @@ import (
 	"slices"
 	"strings"
 
-	"nemo-migrate/internal/cast"
-	"nemo-migrate/internal/distckpt"
-	"nemo-migrate/internal/pickle"
-	"nemo-migrate/internal/teextra"
-	"nemo-migrate/internal/torchsave"
+	"github.com/nemo-migrate/nemo-migrate/internal/cast"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
+	"github.com/nemo-migrate/nemo-migrate/internal/teextra"
+	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
 
 // Finding is one problem, tied to the key or file it concerns.

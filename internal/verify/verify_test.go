@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/convert"
-	"nemo-migrate/internal/dcp"
-	"nemo-migrate/internal/models"
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // converted has real torch write a NeMo 1.0 checkpoint and converts it.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"nemo-migrate/internal/membudget"
+	"github.com/nemo-migrate/nemo-migrate/internal/membudget"
 )
 
 type seed struct {

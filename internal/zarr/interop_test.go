@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // interopScript writes arrays with real zarr (as Megatron-Core does, plus

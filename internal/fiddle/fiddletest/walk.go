@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"nemo-migrate/internal/oracle"
+	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
 // WalkScript walks a fiddle JSON file (argv[1]) as
