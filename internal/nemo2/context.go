@@ -236,26 +236,25 @@ func WriteContext(dir string, c *Context) error {
 	return syncDir(dir)
 }
 
-// writeNew writes data to a new file name through a temporary file.
+// writeNew writes data to a new file name through a temporary file, with
+// the mode every file of a checkpoint gets (0644 less the umask: others on
+// a cluster read it).
 func writeNew(name string, data []byte) error {
 	if _, err := os.Lstat(name); err == nil {
 		return fmt.Errorf("%s: %w", name, fs.ErrExist)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fillSynced(tmp, name, writeData(data)); err != nil {
+	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
+	defer os.Remove(tmp)
+	if err := createSynced(tmp, writeData(data)); err != nil {
 		return err
 	}
 	// Link rather than rename, so that a file created meanwhile is not
 	// replaced; fall back to rename where hard links are not supported.
-	if err := os.Link(tmp.Name(), name); err != nil {
+	if err := os.Link(tmp, name); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := os.Rename(tmp.Name(), name); err != nil {
+		if err := os.Rename(tmp, name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
