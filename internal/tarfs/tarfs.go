@@ -94,9 +94,18 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 	t := &FS{r: r, members: make(map[string]*Member), dirs: map[string][]string{".": nil}}
 	sr := io.NewSectionReader(r, 0, size)
 	tr := tar.NewReader(sr)
+	var end int64 // where the last entry's data, padded, ends
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
+			// archive/tar also ends quietly where the file ends at a
+			// header, or inside the padding after a member's data: an
+			// archive cut there would lose its later members unnoticed.
+			// Python's tarfile, GNU tar and Go's writer all end with
+			// zero blocks.
+			if !zeroBlockAt(r, end, size) {
+				return nil, fmt.Errorf("tarfs: archive truncated after %d members (no end-of-archive block at byte %d): %w", len(t.members), end, io.ErrUnexpectedEOF)
+			}
 			break
 		}
 		if err != nil {
@@ -108,6 +117,9 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 		name, err := CheckHeader(h)
 		if err != nil {
 			return nil, err
+		}
+		if pos, err := sr.Seek(0, io.SeekCurrent); err == nil && h.Size >= 0 {
+			end = pos + (h.Size+blockSize-1)/blockSize*blockSize
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -147,6 +159,20 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 		t.dirs[d] = slices.Compact(t.dirs[d])
 	}
 	return t, nil
+}
+
+const blockSize = 512
+
+// zeroBlockAt reports whether a whole zero block lies at off.
+func zeroBlockAt(r io.ReaderAt, off, size int64) bool {
+	if off < 0 || size-off < blockSize {
+		return false
+	}
+	var b [blockSize]byte
+	if _, err := r.ReadAt(b[:], off); err != nil {
+		return false
+	}
+	return b == [blockSize]byte{}
 }
 
 // CheckHeader refuses a member that New would refuse for what its header

@@ -1,11 +1,13 @@
 package tarfs
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -247,4 +249,33 @@ func FuzzNew(f *testing.F) {
 func sha256hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// TestTruncatedAnywhere: an archive cut at any byte before its
+// end-of-archive block is refused as truncated, also where archive/tar
+// itself ends quietly (at a header, or in a member's padding).
+func TestTruncatedAnywhere(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i, size := range []int{700, 0, 1024, 5} {
+		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("m%d", i), Size: int64(size), Mode: 0o644, Typeflag: tar.TypeReg})
+		tw.Write(bytes.Repeat([]byte{'x'}, size))
+	}
+	tw.Close()
+	data := buf.Bytes()
+	end := len(data) - 2*512 // the end-of-archive blocks
+	if _, err := New(bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatalf("whole archive: %v", err)
+	}
+	for cut := 0; cut <= end; cut += 100 {
+		_, err := New(bytes.NewReader(data[:cut]), int64(cut))
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at %d of %d: err = %v, want truncated", cut, len(data), err)
+		}
+	}
+	for _, cut := range []int{end, end - 512} {
+		if _, err := New(bytes.NewReader(data[:cut]), int64(cut)); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at block boundary %d: err = %v, want truncated", cut, err)
+		}
+	}
 }
