@@ -165,11 +165,12 @@ func openArchive(name string, size int64, opts Options) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	var magic [2]byte
-	n, _ := io.ReadFull(f, magic[:])
+	var head [tarMagicEnd]byte
+	n, _ := io.ReadFull(f, head[:])
+	f.Seek(0, io.SeekStart)
 	c := &Checkpoint{Path: name, Size: size}
 	tarPath := name
-	if n == 2 && magic == [2]byte{0x1f, 0x8b} {
+	if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
 		c.Kind = GzipArchive
 		spool, err := spoolGzip(f, size, opts)
 		f.Close()
@@ -190,8 +191,10 @@ func openArchive(name string, size int64, opts Options) (*Checkpoint, error) {
 	t, err := tarfs.OpenFile(tf)
 	if err != nil {
 		c.Close()
-		if !errors.Is(err, tarfs.ErrUnsafe) && !errors.Is(err, io.ErrUnexpectedEOF) && c.Kind == Archive {
-			return nil, fmt.Errorf("%w: %s is neither a tar nor a gzip file", ErrNotCheckpoint, name)
+		// A file cut short is a truncated archive only if it began as
+		// one; anything else is named for what it is not.
+		if c.Kind == Archive && !errors.Is(err, tarfs.ErrUnsafe) && (!errors.Is(err, io.ErrUnexpectedEOF) || !isTarHeader(head[:n])) {
+			return nil, fmt.Errorf("%w: %s is neither a tar nor a gzip file (a .nemo is one of those)", ErrNotCheckpoint, name)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -202,6 +205,15 @@ func openArchive(name string, size int64, opts Options) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return c, nil
+}
+
+// tarMagicEnd is where a POSIX tar header's "ustar" magic ends.
+const tarMagicEnd = 262
+
+// isTarHeader reports whether b begins with a ustar, pax or GNU tar header
+// (what Python's tarfile writes), by its magic at offset 257.
+func isTarHeader(b []byte) bool {
+	return len(b) >= tarMagicEnd && string(b[257:tarMagicEnd]) == "ustar"
 }
 
 // locate finds model_config.yaml and model_weights/ inside an archive.

@@ -99,6 +99,9 @@ func TestOpenForms(t *testing.T) {
 func TestOpenRejects(t *testing.T) {
 	dir := makeInputs(t)
 	os.WriteFile(filepath.Join(dir, "text.nemo"), []byte(strings.Repeat("not a tar ", 200)), 0o644)
+	os.WriteFile(filepath.Join(dir, "short.nemo"), []byte("hello\n"), 0o644)
+	tarData, _ := os.ReadFile(filepath.Join(dir, "model.nemo"))
+	os.WriteFile(filepath.Join(dir, "trunc.nemo"), tarData[:700], 0o644)
 	os.MkdirAll(filepath.Join(dir, "emptydir"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "nemo2", "weights"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "nemo2", "context"), 0o755)
@@ -112,6 +115,8 @@ func TestOpenRejects(t *testing.T) {
 		{"legacy.nemo", ErrLegacy, "model_weights.ckpt"},
 		{"legacy", ErrLegacy, "distributed checkpoint"},
 		{"text.nemo", ErrNotCheckpoint, "neither a tar nor a gzip"},
+		{"short.nemo", ErrNotCheckpoint, "neither a tar nor a gzip"},
+		{"trunc.nemo", nil, "truncated"},
 		{"emptydir", ErrNotCheckpoint, "neither model_weights/"},
 		{"nemo2", ErrNotCheckpoint, "already a NeMo 2.0 checkpoint"},
 		{"trunc.nemo.gz", nil, "truncated"},
