@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,6 +69,7 @@ func runConvert(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the plan (with --dry-run) or a summary as JSON")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar (it is drawn only on a terminal anyway)")
 	spool := fs.String("spool-dir", "", "the `directory` to decompress a gzip .nemo into (default: next to the output)")
+	fs.require("input_path", "output_path", "model_id")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -86,6 +88,9 @@ func runConvert(e *env, args []string) error {
 	}
 	dt, err := normalizeDType(*dtype)
 	if err != nil {
+		return err
+	}
+	if err := errors.Join(mustExist("--input_path", in), mustExist("--tokenizer_path", *tokPath), mustExist("--tokenizer_vocab_file", *tokVocab)); err != nil {
 		return err
 	}
 	opts := convert.Options{Input: in, Output: out, Force: *force, SpoolDir: *spool, Target: target, DType: dt}

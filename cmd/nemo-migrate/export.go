@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -59,6 +60,7 @@ func runExport(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the plan (with --dry-run) or a summary as JSON")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar (it is drawn only on a terminal anyway)")
 	spool := fs.String("spool-dir", "", "the `directory` to decompress a gzip .nemo into (default: next to the output)")
+	fs.require("input_path", "output_path")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -77,6 +79,9 @@ func runExport(e *env, args []string) error {
 	}
 	dt, err := normalizeDType(*dtype)
 	if err != nil {
+		return err
+	}
+	if err := errors.Join(mustExist("--input_path", in), mustExist("--tokenizer_path", *tokPath)); err != nil {
 		return err
 	}
 	opts := export.Options{Input: in, Output: out, Force: *force, ShardSize: shardSize, DType: dt, SpoolDir: *spool,

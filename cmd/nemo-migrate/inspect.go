@@ -170,9 +170,14 @@ func isDir(p string) bool {
 	return err == nil && st.IsDir()
 }
 
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
 func inspectPath(ctx context.Context, path string) (*inspectReport, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s does not exist", path)
+	if err := mustExist("checkpoint", path); err != nil {
+		return nil, err
 	}
 	c, form, weights, closer, err := openWeights(ctx, path)
 	if err != nil {

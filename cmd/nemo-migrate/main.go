@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -211,13 +212,14 @@ type flagSet struct {
 	help     string
 	aliases  map[string][]string // primary name -> its aliases
 	isAlias  map[string]bool
+	required map[string]bool // primary names help marks as required
 }
 
 func newFlagSet(e *env, name, synopsis, help string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	return &flagSet{FlagSet: fs, e: e, synopsis: synopsis, help: help, aliases: map[string][]string{}, isAlias: map[string]bool{}}
+	return &flagSet{FlagSet: fs, e: e, synopsis: synopsis, help: help, aliases: map[string][]string{}, isAlias: map[string]bool{}, required: map[string]bool{}}
 }
 
 // stringVar defines a string flag under names[0] and its aliases.
@@ -228,6 +230,13 @@ func (fs *flagSet) stringVar(p *string, names []string, value, usage string) {
 			fs.isAlias[n] = true
 			fs.aliases[names[0]] = append(fs.aliases[names[0]], n)
 		}
+	}
+}
+
+// require marks flags as required in the help; the command checks them.
+func (fs *flagSet) require(names ...string) {
+	for _, n := range names {
+		fs.required[n] = true
 	}
 }
 
@@ -244,7 +253,55 @@ func (fs *flagSet) parse(args []string) error {
 		fs.printHelp()
 		return err
 	}
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		return fs.unknownFlag(name, args)
+	}
 	return usagef("%v", err)
+}
+
+// unknownFlag words an undefined flag as the user typed it, with the
+// defined flag it most likely meant.
+func (fs *flagSet) unknownFlag(name string, args []string) error {
+	typed := dashes(name)
+	for _, a := range args {
+		if n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); n == name && strings.HasPrefix(a, "-") {
+			typed, _, _ = strings.Cut(a, "=")
+			break
+		}
+	}
+	best, bestDist := "", 0
+	key := strings.ReplaceAll(strings.ToLower(name), "-", "_")
+	fs.VisitAll(func(f *flag.Flag) {
+		d := editDistance(key, strings.ReplaceAll(f.Name, "-", "_"))
+		if d <= max(2, len(key)/3) && (best == "" || d < bestDist) {
+			best, bestDist = f.Name, d
+		}
+	})
+	if best != "" {
+		return usagef("unknown flag %s (did you mean %s?)", typed, dashes(best))
+	}
+	return usagef("unknown flag %s", typed)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // respell rewrites each flag name that is not defined as given but is
@@ -315,6 +372,9 @@ func (fs *flagSet) printHelp() {
 		if arg != "" {
 			line += " " + strings.ToUpper(arg)
 		}
+		if fs.required[f.Name] {
+			line += "   (required)"
+		}
 		fmt.Fprintln(w, line)
 		if f.DefValue != "" && f.DefValue != "false" {
 			usage += fmt.Sprintf(" (default %q)", f.DefValue)
@@ -329,6 +389,22 @@ func dashes(name string) string {
 		return "-" + name
 	}
 	return "--" + name
+}
+
+// mustExist fails for a path that is not there, naming where it came from
+// (a flag such as --input_path, or the argument's role) so the user knows
+// which of several paths to fix.
+func mustExist(from, path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s %s does not exist", from, path)
+		}
+		return fmt.Errorf("%s %s: %w", from, path, err)
+	}
+	return nil
 }
 
 func isTerminal(f *os.File) bool {

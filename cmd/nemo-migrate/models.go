@@ -29,7 +29,10 @@ func runModels(e *env, args []string) error {
 	fs := newFlagSet(e, "models", "[--json]",
 		"List the model ids convert accepts, with their NeMo 2.0 model and config\n"+
 			"classes and sizes. The parameter count is for the published tokenizer's\n"+
-			"vocabulary. --model_id auto takes the architecture from model_config.yaml instead.")
+			"vocabulary. --model_id auto takes the architecture from model_config.yaml instead.\n\n"+
+			"Examples:\n"+
+			"  nemo-migrate models\n"+
+			"  nemo-migrate models --json | jq -r '.models[].id'")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -55,7 +58,21 @@ func runModels(e *env, args []string) error {
 		})
 	}
 	if *asJSON {
-		return printJSON(e.stdout, infos)
+		type family struct {
+			Name        string `json:"name"`
+			ModelClass  string `json:"model_class"`
+			ConfigClass string `json:"config_class"`
+			When        string `json:"when"`
+		}
+		var fams []family
+		for _, f := range models.Families() {
+			fams = append(fams, family{f.Name, f.Model, f.Config, f.When})
+		}
+		return printJSON(e.stdout, struct {
+			Models []modelInfo `json:"models"`
+			Auto   []family    `json:"auto"`
+			Export []string    `json:"export"`
+		}{infos, fams, export.Architectures()})
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tMODEL\tCONFIG\tLAYERS\tHIDDEN\tFFN\tHEADS\tGROUPS\tEXPERTS\tPARAMS")

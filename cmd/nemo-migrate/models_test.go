@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,9 +29,20 @@ func TestModels(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("models --json: code %d: %s", code, stderr)
 	}
-	var infos []modelInfo
-	if err := json.Unmarshal([]byte(stdout), &infos); err != nil {
+	var out struct {
+		Schema int         `json:"schema"`
+		Models []modelInfo `json:"models"`
+		Auto   []struct {
+			Name, ConfigClass string
+		} `json:"auto"`
+		Export []string `json:"export"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatal(err)
+	}
+	infos := out.Models
+	if out.Schema != jsonSchema || len(out.Auto) == 0 || !slices.Contains(out.Export, "LlamaForCausalLM") {
+		t.Errorf("models --json: schema %d, %d auto families, export %v", out.Schema, len(out.Auto), out.Export)
 	}
 	if len(infos) != 12 {
 		t.Errorf("%d models", len(infos))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +42,25 @@ Examples:
   nemo-migrate verify out --source model.nemo --json
   nemo-migrate verify model-hf --source model.nemo`
 
+// notNeMo1 refuses a NeMo 1.0 checkpoint given where verify wants its
+// conversion, and says what the user probably meant.
+func notNeMo1(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	nemo1 := !st.IsDir() || isDir(filepath.Join(path, "model_weights")) || isFile(filepath.Join(path, "model_config.yaml"))
+	if !nemo1 {
+		return nil
+	}
+	what := "a NeMo 1.0 checkpoint directory"
+	if !st.IsDir() {
+		what = "a file (a .nemo checkpoint?)"
+	}
+	return fmt.Errorf("%s is %s; verify checks a NeMo 2.0 or Hugging Face checkpoint directory that convert or export wrote: "+
+		"run 'nemo-migrate verify OUT --source %s' to prove a conversion of it, or 'nemo-migrate inspect %s' to look inside it", path, what, path, path)
+}
+
 func runVerify(e *env, args []string) error {
 	fs := newFlagSet(e, "verify", "OUT [--source IN] [--json]", verifyHelp)
 	source := fs.String("source", "", "the NeMo 1.0 `checkpoint` OUT was converted from, to compare bit for bit")
@@ -54,6 +74,12 @@ func runVerify(e *env, args []string) error {
 		return usagef("want exactly one checkpoint directory, got %d", len(pos))
 	}
 	out := pos[0]
+	if err := errors.Join(mustExist("checkpoint", out), mustExist("--source", *source)); err != nil {
+		return err
+	}
+	if err := notNeMo1(out); err != nil {
+		return err
+	}
 	if export.IsHF(out) {
 		return verifyHF(e, out, *source, *asJSON, *noProgress)
 	}

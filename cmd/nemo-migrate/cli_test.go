@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The CLI tests run the built binary, as a user's shell does.
+
+var cliBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// cli runs the built binary with args and returns its exit code and output.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cliBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "nemo-migrate-cli-")
+		if err != nil {
+			cliBin.err = err
+			return
+		}
+		cliBin.path = filepath.Join(dir, "nemo-migrate")
+		if out, err := exec.Command("go", "build", "-o", cliBin.path, ".").CombinedOutput(); err != nil {
+			cliBin.err = errors.New(string(out))
+		}
+	})
+	if cliBin.err != nil {
+		t.Fatalf("go build: %v", cliBin.err)
+	}
+	var o, e bytes.Buffer
+	cmd := exec.Command(cliBin.path, args...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, o.String(), e.String()
+}
+
+// TestErrorsNameWhatToFix: each path error names the flag or argument it
+// came from, and a misspelt flag is echoed as typed with the likely one.
+func TestErrorsNameWhatToFix(t *testing.T) {
+	example, _ := filepath.Abs("../../examples/tiny-llama.nemo")
+	out := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "missing.nemo")
+	for _, tt := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"convert", "--input_path", missing, "--output_path", out, "--model_id", "auto"}, 1, []string{"--input_path " + missing + " does not exist"}},
+		{[]string{"convert", "-i", example, "-o", out, "--model_id", "auto", "--tokenizer_path", missing}, 1, []string{"--tokenizer_path " + missing + " does not exist"}},
+		{[]string{"export", "--input_path", missing, "--output_path", out}, 1, []string{"--input_path " + missing + " does not exist"}},
+		{[]string{"verify", out, "--source", missing}, 1, []string{"--source " + missing + " does not exist"}},
+		{[]string{"inspect", missing}, 1, []string{"checkpoint " + missing + " does not exist"}},
+		{[]string{"verify", example}, 1, []string{"is a file", "verify OUT --source " + example, "inspect " + example}},
+		{[]string{"convert", "--input-pth", example}, 2, []string{"unknown flag --input-pth (did you mean --input_path?)"}},
+		{[]string{"export", "--shard_sise=1GB"}, 2, []string{"unknown flag --shard_sise (did you mean --shard-size?)"}},
+		{[]string{"inspect", example, "--frobnicate"}, 2, []string{"unknown flag --frobnicate\n"}},
+	} {
+		code, _, stderr := cli(t, tt.args...)
+		if code != tt.code {
+			t.Errorf("%v: exit %d, want %d (%s)", tt.args, code, tt.code, stderr)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: %q does not say %q", tt.args, stderr, w)
+			}
+		}
+	}
+}
+
+// TestHelpTeaches: every command's help has examples, and the flags a
+// command cannot run without are marked.
+func TestHelpTeaches(t *testing.T) {
+	for _, c := range commands() {
+		if c.name == "version" {
+			continue
+		}
+		code, stdout, _ := cli(t, c.name, "--help")
+		if code != 0 || !strings.Contains(stdout, "Examples:\n  nemo-migrate "+c.name) {
+			t.Errorf("%s --help: exit %d, no examples:\n%s", c.name, code, stdout)
+		}
+	}
+	_, stdout, _ := cli(t, "convert", "-h")
+	for _, f := range []string{"--input_path, --input, -i CHECKPOINT   (required)", "--output_path, --output, -o DIRECTORY   (required)", "--model_id MODEL   (required)"} {
+		if !strings.Contains(stdout, f) {
+			t.Errorf("convert -h does not mark %q:\n%s", f, stdout)
+		}
+	}
+	if strings.Contains(stdout, "--dtype DTYPE   (required)") {
+		t.Error("convert -h marks an optional flag as required")
+	}
+}
