@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"io/fs"
 	"maps"
 	"os"
@@ -257,7 +258,7 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra, cs castSpec) (*Pla
 		writes = true
 	}
 	if len(missing) > 0 {
-		p.Notes = append(p.Notes, fmt.Sprintf("%d extra states the model loads are not in the source (%s%s); writing TransformerEngine's empty state", len(missing), missing[0], map[bool]string{true: ", ...", false: ""}[len(missing) > 1]))
+		p.Notes = append(p.Notes, fmt.Sprintf("%d extra states the model loads are not in the source (%s); writing TransformerEngine's empty state", len(missing), notes.Names(missing)))
 	}
 	if writes {
 		p.Files = append(p.Files, PlanFile{Name: p.objectFile})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -243,5 +244,41 @@ func TestConfigEncode(t *testing.T) {
 	want := `{"sharded_backend": "torch_dist", "sharded_backend_version": 1, "common_backend": "torch", "common_backend_version": 1}`
 	if got != want {
 		t.Errorf("Encode = %s", got)
+	}
+}
+
+// TestUnrewrittenBF16Arrays: arrays whose .zarray still says "|V2" (a save
+// whose bfloat16 rewrite did not happen) read as bfloat16, bit for bit, and
+// the user hears of them once, not once per array.
+func TestUnrewrittenBF16Arrays(t *testing.T) {
+	weights, expected, man := fixture(t, "--arch", "llama", "--backend", "zarr")
+	zarrays, _ := filepath.Glob(filepath.Join(weights, "*", ".zarray"))
+	changed := 0
+	for _, p := range zarrays {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nb := bytes.Replace(b, []byte(`"bfloat16"`), []byte(`"|V2"`), 1); !bytes.Equal(nb, b) {
+			os.WriteFile(p, nb, 0o644)
+			changed++
+		}
+	}
+	if changed < 3 {
+		t.Fatalf("only %d bfloat16 arrays in the fixture", changed)
+	}
+	c, err := Open(os.DirFS(weights), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainst(t, c, expected, man)
+	var v2 []string
+	for _, n := range c.Notes {
+		if strings.Contains(n, "|V2") {
+			v2 = append(v2, n)
+		}
+	}
+	if len(v2) != 1 || !strings.HasPrefix(v2[0], fmt.Sprintf("%d arrays (", changed)) {
+		t.Errorf("notes about |V2 arrays: %q, want one counting %d", v2, changed)
 	}
 }

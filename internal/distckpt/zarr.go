@@ -3,6 +3,7 @@ package distckpt
 import (
 	"errors"
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"io/fs"
 	"path"
 	"slices"
@@ -19,6 +20,12 @@ func (c *Checkpoint) openZarr() error {
 		return fmt.Errorf("distckpt: listing zarr arrays: %w", err)
 	}
 	isArray := make(map[string]bool, len(arrays))
+	var v2 []string
+	defer func() {
+		if len(v2) > 0 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%d arrays (%s) have .zarray dtype \"|V2\", left by a Megatron-Core save whose bfloat16 rewrite did not happen: read as bfloat16", len(v2), notes.Names(v2)))
+		}
+	}()
 	for _, dir := range arrays {
 		isArray[dir] = true
 		key := relKey(c.Dir, dir)
@@ -31,7 +38,7 @@ func (c *Checkpoint) openZarr() error {
 			// Megatron-Core rewrites <V2 to "bfloat16" after writing; a |V2
 			// array is one whose rewrite did not happen.
 			name, err = "bfloat16", nil
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: .zarray dtype %q read as bfloat16", key, a.DType))
+			v2 = append(v2, key)
 		}
 		if err != nil {
 			return fmt.Errorf("distckpt: tensor %s: %w", key, err)
@@ -109,11 +116,14 @@ func (c *Checkpoint) repairShardKeys() {
 			maxLast[base] = last + 1
 		}
 	}
+	var renamed []string
 	for _, b := range broken {
 		shape := append(slices.Clone(b.shape), maxLast[b.base])
-		old := b.obj.Key
+		renamed = append(renamed, b.obj.Key+".pt")
 		b.obj.Key = ShardKey(b.base, b.off, shape)
-		c.Notes = append(c.Notes, fmt.Sprintf("object file %s.pt lost a shape component to an old Megatron-Core naming bug; read as %s", old, b.obj.Key))
+	}
+	if len(renamed) > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%d object files (%s) lost a shape component to an old Megatron-Core naming bug; read with the shape restored", len(renamed), notes.Names(renamed)))
 	}
 }
 

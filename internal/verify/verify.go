@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"io"
 	"io/fs"
 	"maps"
@@ -336,8 +337,8 @@ func Against(ctx context.Context, out, src *distckpt.Checkpoint, targetKey func(
 		r.Compared++
 	}
 	if len(skipped) > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d objects (%s%s) were replaced by a fresh TransformerEngine state, as NeMo's converter does; not compared",
-			len(skipped), skipped[0], map[bool]string{true: ", ...", false: ""}[len(skipped) > 1]))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d objects (%s) were replaced by a fresh TransformerEngine state, as NeMo's converter does; not compared",
+			len(skipped), notes.Names(skipped)))
 	}
 	return nil
 }
