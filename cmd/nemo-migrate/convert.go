@@ -107,8 +107,8 @@ func runConvert(e *env, args []string) error {
 	}
 
 	var res *convert.Result
-	err = e.withProgress(*noProgress || *asJSON, "converting", out, func(progress func(done, total int64)) error {
-		opts.Progress = progress
+	err = e.withProgress(*noProgress || *asJSON, out, func(bars func(string) func(done, total int64)) error {
+		opts.SpoolProgress, opts.Progress = bars("decompressing"), bars("converting")
 		var err error
 		res, err = convert.Run(e.ctx, opts)
 		return err
@@ -119,7 +119,8 @@ func runConvert(e *env, args []string) error {
 	if *asJSON {
 		return printJSON(e.stdout, res)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s with %s, %d tensors, %d objects, %s in %s\n", res.Output, res.Config, res.Tokenizer, res.Tensors, res.Objects, bytesize.Format(res.Bytes), res.Duration.Round(1e6))
+	fmt.Fprintf(e.stdout, "wrote %s: %s with %s; %d tensors (%s of tensor data), %d objects; %s written in %s\n",
+		res.Output, res.Config, res.Tokenizer, res.Tensors, bytesize.Format(res.TensorBytes), res.Objects, bytesize.Format(res.Bytes), res.Duration.Round(1e6))
 	for _, n := range res.Warnings {
 		fmt.Fprintf(e.stdout, "warning: %s\n", n)
 	}
@@ -137,7 +138,7 @@ func printPlan(w io.Writer, p *convert.Plan) error {
 		fmt.Fprintf(w, "model:    %s -> %s (%s)\n", p.Model, p.ConfigClass, p.ModelClass)
 		fmt.Fprintf(w, "tokenizer: %s, vocabulary %d\n", p.Tokenizer, p.VocabSize)
 	}
-	fmt.Fprintf(w, "moves:    %s in %d files\n", bytesize.Format(p.Bytes), len(p.Files))
+	fmt.Fprintf(w, "moves:    %s in %d files (%s of tensor data)\n", bytesize.Format(p.Bytes), len(p.Files), bytesize.Format(p.TensorBytes()))
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)
 	}

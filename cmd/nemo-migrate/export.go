@@ -97,8 +97,8 @@ func runExport(e *env, args []string) error {
 		return printExportPlan(e.stdout, plan)
 	}
 	var res *export.Result
-	err = e.withProgress(*noProgress || *asJSON, "exporting", out, func(progress func(done, total int64)) error {
-		opts.Progress = progress
+	err = e.withProgress(*noProgress || *asJSON, out, func(bars func(string) func(done, total int64)) error {
+		opts.SpoolProgress, opts.Progress = bars("decompressing"), bars("exporting")
 		var err error
 		res, err = export.Run(e.ctx, opts)
 		return err

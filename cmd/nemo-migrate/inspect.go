@@ -125,7 +125,7 @@ func openWeights(ctx context.Context, path string) (*distckpt.Checkpoint, string
 			return c, "NeMo 2.0 checkpoint", "weights", nemo2Closer{root}, nil
 		}
 	}
-	src, err := convert.Open(ctx, path, "")
+	src, err := convert.Open(ctx, path, nemo1.Options{})
 	if err != nil {
 		return nil, "", "", nil, err
 	}
@@ -217,7 +217,7 @@ func printInspect(w io.Writer, rep *inspectReport) error {
 	fmt.Fprintf(w, "path:     %s\n", rep.Path)
 	fmt.Fprintf(w, "format:   %s\n", rep.Format)
 	fmt.Fprintf(w, "backend:  %s (in %s)\n", rep.Backend, rep.Weights)
-	fmt.Fprintf(w, "tensors:  %d, %s\n", len(rep.Tensors), bytesize.Format(rep.Bytes))
+	fmt.Fprintf(w, "tensors:  %d, %s of tensor data\n", len(rep.Tensors), bytesize.Format(rep.Bytes))
 	fmt.Fprintf(w, "objects:  %d\n", len(rep.Objects))
 	if len(rep.Model) > 0 {
 		fmt.Fprintf(w, "model:    %s\n", formatSummary(rep.Model, summaryKeys))

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -61,8 +62,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	// isTerminal reports whether stderr is a terminal (progress is shown
-	// only there).
+	// only there), and term how to draw on it.
 	isTerminal bool
+	term       terminal
 }
 
 type command struct {
@@ -101,7 +103,7 @@ func main() {
 		signal.Stop(sigs)
 		cancel(interrupted{sig.(syscall.Signal)})
 	}()
-	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
+	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr), term: stderrTerminal()}
 	os.Exit(run(e, os.Args[1:]))
 }
 
@@ -439,20 +441,38 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
-// withProgress runs a long job, drawing a progress bar labelled label on
-// a terminal (unless quiet), and turns an interruption into a message
-// that says nothing was written to out.
-func (e *env) withProgress(quiet bool, label, out string, job func(progress func(done, total int64)) error) error {
-	var bar *progressBar
-	var fn func(done, total int64)
-	if e.isTerminal && !quiet {
-		bar = newProgressBar(e.stderr, label)
-		fn = bar.update
+// withProgress runs a long job, drawing its progress on a terminal
+// (unless quiet), and turns an interruption into a message that says
+// nothing was written to out. The job asks bars for a progress function
+// per phase ("decompressing", then "converting"); each phase draws its own
+// line once it reports, ending the line of the phase before.
+func (e *env) withProgress(quiet bool, out string, job func(bars func(label string) func(done, total int64)) error) error {
+	var mu sync.Mutex
+	var cur *progressBar
+	bars := func(label string) func(done, total int64) {
+		if !e.isTerminal || quiet {
+			return nil
+		}
+		var bar *progressBar
+		return func(done, total int64) {
+			mu.Lock()
+			if bar == nil {
+				if cur != nil {
+					cur.finish()
+				}
+				bar = newProgressBar(e.stderr, label, e.term)
+				cur = bar
+			}
+			mu.Unlock()
+			bar.update(done, total)
+		}
 	}
-	err := job(fn)
-	if bar != nil {
-		bar.finish() // end the bar's line before anything else is printed
+	err := job(bars)
+	mu.Lock()
+	if cur != nil {
+		cur.finish() // end the bar's line before anything else is printed
 	}
+	mu.Unlock()
 	if err != nil && e.ctx.Err() != nil && errors.Is(err, e.ctx.Err()) {
 		why := "interrupted"
 		var sig interrupted

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 
@@ -93,37 +95,29 @@ func runVerify(e *env, args []string) error {
 		weightsDir = "weights"
 		hasContext = true
 	}
-	opts := verify.Options{}
-	var bar *progressBar
-	if e.isTerminal && !*noProgress && !*asJSON {
-		bar = newProgressBar(e.stderr, "verifying")
-		opts.Progress = bar.update
-	}
-	rep, outCk, err := verify.Weights(e.ctx, root.FS(), weightsDir, opts)
-	if err != nil {
-		return err
-	}
-	if hasContext {
-		verify.Context(root.FS(), "context", rep)
-	}
-	if *source != "" && outCk != nil {
-		if bar != nil {
-			bar.finish()
-			bar = newProgressBar(e.stderr, "comparing")
-			opts.Progress = bar.update
+	var rep *verify.Report
+	err = e.withProgress(*noProgress || *asJSON, out, func(bars func(string) func(done, total int64)) error {
+		var outCk *distckpt.Checkpoint
+		var err error
+		rep, outCk, err = verify.Weights(e.ctx, root.FS(), weightsDir, verify.Options{Progress: bars("verifying")})
+		if err != nil {
+			return err
 		}
-		src, err := convert.Open(e.ctx, *source, "")
+		if hasContext {
+			verify.Context(root.FS(), "context", rep)
+		}
+		if *source == "" || outCk == nil {
+			return nil
+		}
+		src, err := convert.Open(e.ctx, *source, nemo1.Options{Progress: bars("decompressing")})
 		if err != nil {
 			return err
 		}
 		defer src.Close()
-		skip := convert.ReplacedObject
-		if err := verify.Against(e.ctx, outCk, src.Weights, models.NeMo2Key, skip, rep, opts); err != nil {
-			return err
-		}
-	}
-	if bar != nil {
-		bar.finish()
+		return verify.Against(e.ctx, outCk, src.Weights, models.NeMo2Key, convert.ReplacedObject, rep, verify.Options{Progress: bars("comparing")})
+	})
+	if err != nil {
+		return err
 	}
 	summary := fmt.Sprintf("checked %d tensors (%d chunks, %s) and %d objects", rep.Tensors, rep.Chunks, bytesize.Format(rep.Bytes), rep.Objects)
 	if *source != "" {
@@ -159,9 +153,9 @@ func (e *env) report(rep *verify.Report, out, summary string, asJSON bool) error
 
 func verifyHF(e *env, out, source string, asJSON, noProgress bool) error {
 	var rep *verify.Report
-	err := e.withProgress(noProgress || asJSON, "verifying", out, func(progress func(done, total int64)) error {
+	err := e.withProgress(noProgress || asJSON, out, func(bars func(string) func(done, total int64)) error {
 		var err error
-		rep, err = export.Verify(e.ctx, out, source, convert.TargetOptions{}, verify.Options{Progress: progress})
+		rep, err = export.Verify(e.ctx, out, source, convert.TargetOptions{}, verify.Options{Progress: bars("verifying")})
 		return err
 	})
 	if err != nil {

@@ -53,6 +53,9 @@ type Options struct {
 
 	// Progress, if set, is called as bytes are written.
 	Progress func(done, total int64)
+	// SpoolProgress, if set, is called as a gzip .nemo is decompressed
+	// (compressed bytes read), before anything is written.
+	SpoolProgress func(done, total int64)
 }
 
 // Source is an opened input.
@@ -63,24 +66,27 @@ type Source struct {
 
 // Result summarizes a finished conversion.
 type Result struct {
-	Output    string        `json:"output"`
-	Backend   string        `json:"source_backend"`
-	Tensors   int           `json:"tensors"`
-	Objects   int           `json:"objects"`
-	Bytes     int64         `json:"bytes"`
-	Files     []string      `json:"files"`
-	Duration  time.Duration `json:"duration_ns"`
-	Model     string        `json:"model_id,omitempty"`
-	Config    string        `json:"config_class,omitempty"`
-	Tokenizer string        `json:"tokenizer,omitempty"`
-	Notes     []string      `json:"notes,omitempty"`
-	Warnings  []string      `json:"warnings,omitempty"`
+	Output      string        `json:"output"`
+	Backend     string        `json:"source_backend"`
+	Tensors     int           `json:"tensors"`
+	Objects     int           `json:"objects"`
+	Bytes       int64         `json:"bytes"`        // written to weights/, extra states and copied files whole
+	TensorBytes int64         `json:"tensor_bytes"` // the tensors' data, as inspect counts it
+	Files       []string      `json:"files"`
+	Duration    time.Duration `json:"duration_ns"`
+	Model       string        `json:"model_id,omitempty"`
+	Config      string        `json:"config_class,omitempty"`
+	Tokenizer   string        `json:"tokenizer,omitempty"`
+	Notes       []string      `json:"notes,omitempty"`
+	Warnings    []string      `json:"warnings,omitempty"`
 }
 
 // Open opens the input for planning or conversion; ctx stops a long
-// decompression of a gzip .nemo.
-func Open(ctx context.Context, input, spoolDir string) (*Source, error) {
-	ck, err := nemo1.Open(input, nemo1.Options{SpoolDir: spoolDir, Context: ctx})
+// decompression of a gzip .nemo, whose spool directory and progress opts
+// give.
+func Open(ctx context.Context, input string, opts nemo1.Options) (*Source, error) {
+	opts.Context = ctx
+	ck, err := nemo1.Open(input, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +137,7 @@ func prepare(ctx context.Context, opts Options, spoolDir string) (*job, error) {
 	if opts.DType != "" && !models.ValidParamsDType(opts.DType) {
 		return nil, fmt.Errorf("--dtype %s: want bfloat16, float16 or float32", opts.DType)
 	}
-	src, err := Open(ctx, opts.Input, spoolDir)
+	src, err := Open(ctx, opts.Input, nemo1.Options{SpoolDir: spoolDir, Progress: opts.SpoolProgress})
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +226,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, Duration: time.Since(start), Notes: append(run.Cleaned, plan.Notes...), Warnings: plan.Warnings}
+	res := &Result{Output: opts.Output, Backend: plan.Backend, Tensors: len(plan.Tensors), Objects: len(plan.Objects), Bytes: plan.Bytes, TensorBytes: plan.TensorBytes(), Duration: time.Since(start), Notes: append(run.Cleaned, plan.Notes...), Warnings: plan.Warnings}
 	if target != nil {
 		res.Model, res.Config = target.Model.ID, target.Config.Class.Ref.String()
 		res.Tokenizer = string(target.Tokenizer.Library)

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"context"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,7 +69,7 @@ func verifySource(t *testing.T, out, input string) *verify.Report {
 	if err != nil || ck == nil {
 		t.Fatalf("verify: %v %v", err, rep)
 	}
-	src, err := Open(t.Context(), input, "")
+	src, err := Open(t.Context(), input, nemo1.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

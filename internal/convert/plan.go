@@ -325,3 +325,13 @@ func readExtraState(o *distckpt.Object) (*teextra.Payload, error) {
 	}
 	return pl, nil
 }
+
+// TensorBytes is the size of the tensors' data, which inspect reports; the
+// plan's Bytes also counts objects and whatever else the copied files hold.
+func (p *Plan) TensorBytes() int64 {
+	var n int64
+	for _, t := range p.Tensors {
+		n += t.Bytes
+	}
+	return n
+}

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"context"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,7 +102,7 @@ func TestModelIDCheckpointDir(t *testing.T) {
 // (shared-expert weights, say) fails before writing; TE 1.6-1.8's
 // attention-submodule extra states are the one tolerated leftover.
 func TestUnexpectedTensorRefused(t *testing.T) {
-	src, err := Open(t.Context(), "../../examples/tiny-llama.nemo", t.TempDir())
+	src, err := Open(t.Context(), "../../examples/tiny-llama.nemo", nemo1.Options{SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

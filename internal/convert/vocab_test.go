@@ -3,6 +3,7 @@ package convert
 import (
 	"context"
 	"encoding/json"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"path/filepath"
 	"testing"
 
@@ -59,7 +60,7 @@ func TestVocabSizeAtAnyTP(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Input: in, Output: out, Target: &TargetOptions{ModelID: "auto"}}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := Open(t.Context(), in, "")
+	src, err := Open(t.Context(), in, nemo1.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"io"
 	"os"
 	"path/filepath"
@@ -62,6 +63,8 @@ type Options struct {
 
 	// Progress, if set, is called as tensor bytes are written.
 	Progress func(done, total int64)
+	// SpoolProgress, if set, is called as a gzip .nemo is decompressed.
+	SpoolProgress func(done, total int64)
 }
 
 // Plan is everything export will do, computed before writing a byte.
@@ -122,7 +125,7 @@ func prepare(ctx context.Context, opts Options, spool string) (*Plan, error) {
 	if opts.DType != "" && !models.ValidParamsDType(opts.DType) {
 		return nil, fmt.Errorf("--dtype %s: want bfloat16, float16 or float32", opts.DType)
 	}
-	src, err := Open(ctx, opts.Input, spool, opts.Tokenizer)
+	src, err := Open(ctx, opts.Input, nemo1.Options{SpoolDir: spool, Progress: opts.SpoolProgress}, opts.Tokenizer)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ const example = "../../examples/tiny-llama.nemo"
 
 func openExample(t *testing.T) *Source {
 	t.Helper()
-	s, err := Open(context.Background(), example, t.TempDir(), convertOpts())
+	s, err := Open(context.Background(), example, nemo1.Options{SpoolDir: t.TempDir()}, convertOpts())
 	if err != nil {
 		t.Fatal(err)
 	}

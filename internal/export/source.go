@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,13 +57,13 @@ func IsNeMo2(path string) bool {
 // reads (a NeMo 1.0 .nemo, extracted directory or model_weights/ with
 // tokenizer flags, which tok gives; its ModelID defaults to "auto").
 // tok.TokenizerPath replaces the checkpoint's tokenizer for either.
-func Open(ctx context.Context, input, spoolDir string, tok convert.TargetOptions) (*Source, error) {
+func Open(ctx context.Context, input string, spool nemo1.Options, tok convert.TargetOptions) (*Source, error) {
 	var s *Source
 	var err error
 	if IsNeMo2(input) {
 		s, err = openNeMo2(input, tok)
 	} else {
-		s, err = openNeMo1(ctx, input, spoolDir, tok)
+		s, err = openNeMo1(ctx, input, spool, tok)
 	}
 	if err != nil {
 		return nil, err
@@ -74,8 +75,8 @@ func Open(ctx context.Context, input, spoolDir string, tok convert.TargetOptions
 	return s, nil
 }
 
-func openNeMo1(ctx context.Context, input, spoolDir string, tok convert.TargetOptions) (*Source, error) {
-	src, err := convert.Open(ctx, input, spoolDir)
+func openNeMo1(ctx context.Context, input string, spool nemo1.Options, tok convert.TargetOptions) (*Source, error) {
+	src, err := convert.Open(ctx, input, spool)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"io"
 	"io/fs"
 	"os"
@@ -143,7 +144,7 @@ func Verify(ctx context.Context, dir, source string, tok convert.TargetOptions, 
 	}
 
 	dtype, _ := cfg["torch_dtype"].(string)
-	src, err := Open(ctx, source, "", tok)
+	src, err := Open(ctx, source, nemo1.Options{}, tok)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ func verifyAll(t *testing.T, input, out string) *Report {
 		t.Fatal(err)
 	}
 	if ck != nil {
-		src, err := convert.Open(t.Context(), input, "")
+		src, err := convert.Open(t.Context(), input, nemo1.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
