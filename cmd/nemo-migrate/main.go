@@ -28,14 +28,15 @@ Usage:
   nemo-migrate <command> [flags]
 
 Commands:
-  convert   turn a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint directory
-  inspect   describe a checkpoint: form, backend, tensors, objects
-  config    turn a NeMo 1.0 YAML config into NeMo 2.0 Python
-  models    list the supported model ids and their NeMo 2.0 configs
-  verify    prove a NeMo 2.0 checkpoint loads and matches its source
-  export    write a NeMo 1.0 or 2.0 checkpoint as a Hugging Face checkpoint
-  version   print the build's version and revision
-  help      show help for a command
+  convert     turn a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint directory
+  inspect     describe a checkpoint: form, backend, tensors, objects
+  config      turn a NeMo 1.0 YAML config into NeMo 2.0 Python
+  models      list the supported model ids and their NeMo 2.0 configs
+  verify      prove a NeMo 2.0 checkpoint loads and matches its source
+  export      write a NeMo 1.0 or 2.0 checkpoint as a Hugging Face checkpoint
+  version     print the build's version and revision
+  completion  print a bash, zsh or fish completion script
+  help        show help for a command
 
 Run 'nemo-migrate <command> -h' for a command's flags.
 
@@ -65,7 +66,14 @@ type env struct {
 	// only there), and term how to draw on it.
 	isTerminal bool
 	term       terminal
+
+	// describe, if set, is handed each command's flags instead of running
+	// it: shell completion learns the flags from the commands themselves.
+	describe func(*flagSet)
 }
+
+// errDescribed ends a command run only to describe its flags.
+var errDescribed = errors.New("flags described")
 
 type command struct {
 	name string
@@ -81,6 +89,7 @@ func commands() []command {
 		{"config", runConfig},
 		{"models", runModels},
 		{"version", runVersion},
+		{"completion", runCompletion},
 	}
 }
 
@@ -247,6 +256,10 @@ func (fs *flagSet) require(names ...string) {
 // is defined with (--dry_run, --input-path), as users of NeMo's argparse
 // scripts type them.
 func (fs *flagSet) parse(args []string) error {
+	if fs.e.describe != nil {
+		fs.e.describe(fs)
+		return errDescribed
+	}
 	err := fs.Parse(fs.respell(args))
 	if err == nil {
 		return nil
