@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,5 +103,33 @@ func TestHelpTeaches(t *testing.T) {
 	}
 	if strings.Contains(stdout, "--dtype DTYPE   (required)") {
 		t.Error("convert -h marks an optional flag as required")
+	}
+}
+
+// TestNoRawBytesFromInput: a key name carrying a terminal escape sequence
+// (a hostile checkpoint) reaches the screen escaped, in tables and errors.
+func TestNoRawBytesFromInput(t *testing.T) {
+	dir := t.TempDir()
+	m := &dcp.Metadata{}
+	key := "evil\x1b]0;pwned\x07\x1b[2J.weight"
+	info := dcp.StorageInfo{RelativePath: "__0_0.distcp", Offset: 0, Length: 64}
+	if err := m.AddTensorChunk(key, dcp.TensorProperties{DType: "bfloat16"}, []int64{4, 8}, dcp.Chunk{Offsets: []int64{0, 0}, Sizes: []int64{4, 8}}, info); err != nil {
+		t.Fatal(err)
+	}
+	data, err := dcp.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, ".metadata"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "metadata.json"), []byte(`{"sharded_backend": "torch_dist", "sharded_backend_version": 1, "common_backend": "torch", "common_backend_version": 1}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "__0_0.distcp"), make([]byte, 64), 0o644)
+	for _, args := range [][]string{{"inspect", dir}, {"verify", dir}} {
+		_, stdout, stderr := cli(t, args...)
+		if strings.ContainsAny(stdout+stderr, "\x1b\x07") {
+			t.Errorf("%v printed raw control characters: %q %q", args, stdout, stderr)
+		}
+		if !strings.Contains(stdout+stderr, `evil\u001b]0;pwned\u0007`) {
+			t.Errorf("%v does not show the key escaped: %q %q", args, stdout, stderr)
+		}
 	}
 }

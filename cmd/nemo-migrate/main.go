@@ -62,6 +62,9 @@ type env struct {
 	ctx    context.Context
 	stdout io.Writer
 	stderr io.Writer
+	// tty, if set, is stderr unfiltered, for the progress bar's own
+	// control characters; stdout and stderr escape any that output holds.
+	tty io.Writer
 	// isTerminal reports whether stderr is a terminal (progress is shown
 	// only there), and term how to draw on it.
 	isTerminal bool
@@ -112,7 +115,8 @@ func main() {
 		signal.Stop(sigs)
 		cancel(interrupted{sig.(syscall.Signal)})
 	}()
-	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr), term: stderrTerminal()}
+	e := &env{ctx: ctx, stdout: &safeWriter{w: os.Stdout}, stderr: &safeWriter{w: os.Stderr}, tty: os.Stderr,
+		isTerminal: isTerminal(os.Stderr), term: stderrTerminal()}
 	os.Exit(run(e, os.Args[1:]))
 }
 
@@ -473,7 +477,11 @@ func (e *env) withProgress(quiet bool, out string, job func(bars func(label stri
 				if cur != nil {
 					cur.finish()
 				}
-				bar = newProgressBar(e.stderr, label, e.term)
+				w := e.tty
+				if w == nil {
+					w = e.stderr
+				}
+				bar = newProgressBar(w, label, e.term)
 				cur = bar
 			}
 			mu.Unlock()
