@@ -36,6 +36,11 @@ const (
 	nemotronModule = gptModule + "nemotron."
 	qwen2Module    = gptModule + "qwen2."
 	starcoder2Mod  = gptModule + "starcoder2."
+	gemmaModule    = gptModule + "gemma."
+	gemma2Module   = gptModule + "gemma2."
+	chatglmModule  = gptModule + "chatglm."
+	baichuanModule = gptModule + "baichuan."
+	starcoderMod   = gptModule + "starcoder."
 )
 
 // Model is a model id NeMo's converter accepts: the NeMo 2 model class and
@@ -61,9 +66,11 @@ type classes struct {
 	mixtral, mixtral8x7b, mixtral8x22b                                                    *Class
 	nemotron, nemotron3_8b, nemotron3_22b, nemotron4_15b, nemotron4_340b                  *Class
 
-	qwen2, starcoder2 *Class
+	qwen2, starcoder2                            *Class
+	gemma, gemma2, chatglm, baichuan2, starcoder *Class
 
 	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel, qwen2Model, starcoder2Model *Class
+	gemmaModel, gemma2Model, chatglmModel, baichuan2Model, starcoderModel                        *Class
 }
 
 // a is shorthand for a field declaration in a subclass.
@@ -196,6 +203,54 @@ func newClasses() *classes {
 		a("window_size", nil), a("attention_softmax_in_fp32", true), a("bias_activation_fusion", true),
 		a("bias_dropout_fusion", true), a("layernorm_epsilon", 1e-5))
 
+	// nemo/collections/llm/gpt/model/gemma.py: GeGLU with the tanh GeLU,
+	// tied embeddings, RMSNorm weights stored zero-centered (the module
+	// computes 1 + w, as Hugging Face's GemmaRMSNorm), head width 256.
+	c.gemma = gpt.subclass(gemmaModule+"GemmaConfig",
+		a("normalization", "RMSNorm"), a("activation_func", openAIGelu), a("gated_linear_unit", true),
+		a("position_embedding_type", "rope"), a("add_bias_linear", false), a("seq_length", 8192),
+		a("kv_channels", 256), a("attention_dropout", 0.0), a("hidden_dropout", 0.0),
+		a("share_embeddings_and_output_weights", true), a("layernorm_zero_centered_gamma", true),
+		a("attention_backend", fiddle.Ref{Module: "megatron.core.transformer.enums", Name: "AttnBackend.flash", Kind: fiddle.Enum}))
+	// nemo/collections/llm/gpt/model/gemma2.py: Gemma with its own layer
+	// spec (post-attention and post-MLP norms, soft-capped attention
+	// logits, a query scale of its own, a window on every other layer)
+	// and soft-capped output logits.
+	c.gemma2 = gpt.subclass(gemma2Module+"Gemma2Config",
+		a("normalization", "RMSNorm"), a("activation_func", openAIGelu), a("gated_linear_unit", true),
+		a("position_embedding_type", "rope"), a("add_bias_linear", false), a("seq_length", 8192),
+		a("kv_channels", 256), a("attention_dropout", 0.0), a("hidden_dropout", 0.0),
+		a("share_embeddings_and_output_weights", true), a("layernorm_zero_centered_gamma", true),
+		a("layernorm_epsilon", 1e-6), a("rotary_base", 10000), a("window_size", &fiddle.Tuple{Items: []any{4096, 0}}),
+		a("vocab_size", 256000), a("gradient_accumulation_fusion", false),
+		a("transformer_layer_spec", fiddle.Class(strings.TrimSuffix(gemma2Module, "."), "gemma2_layer_spec")),
+		a("query_pre_attn_scalar", 224), a("attn_logit_softcapping", 50.0), a("final_logit_softcapping", 30.0))
+	// nemo/collections/llm/gpt/model/chatglm.py: biases on q, k and v
+	// only, RoPE on half of each head with interleaved pairs.
+	c.chatglm = gpt.subclass(chatglmModule+"ChatGLMConfig",
+		a("num_layers", 28), a("hidden_size", 4096), a("ffn_hidden_size", 13696), a("num_attention_heads", 32),
+		a("num_query_groups", 2), a("init_method_std", 0.02), a("hidden_dropout", 0.0), a("attention_dropout", 0.0),
+		a("normalization", "RMSNorm"), a("add_bias_linear", false), a("add_qkv_bias", true),
+		a("rotary_percent", 0.5), a("rotary_interleaved", true), a("activation_func", silu),
+		a("gated_linear_unit", true), a("position_embedding_type", "rope"),
+		a("share_embeddings_and_output_weights", false), a("make_vocab_size_divisible_by", 65024))
+	// nemo/collections/llm/gpt/model/baichuan.py: Llama's layout; the
+	// class leaves positions learned, the 7B preset sets RoPE.
+	c.baichuan2 = gpt.subclass(baichuanModule+"Baichuan2Config",
+		a("seq_length", 4096), a("init_method_std", 0.02), a("layernorm_epsilon", 1e-6),
+		a("hidden_dropout", 0.0), a("attention_dropout", 0.0), a("normalization", "RMSNorm"),
+		a("activation_func", silu), a("gated_linear_unit", true), a("add_bias_linear", false),
+		a("share_embeddings_and_output_weights", false))
+	// nemo/collections/llm/gpt/model/starcoder.py: GPTBigCode: LayerNorm,
+	// GeLU (fused with its bias: the tanh form), learned positions,
+	// multi-query attention.
+	c.starcoder = gpt.subclass(starcoderMod+"StarcoderConfig",
+		a("normalization", "LayerNorm"), a("activation_func", gelu), a("add_bias_linear", true),
+		a("seq_length", 8192), a("position_embedding_type", "learned_absolute"), a("hidden_dropout", 0.2),
+		a("attention_dropout", 0.2), a("init_method_std", 0.01), a("layernorm_epsilon", 1e-5),
+		a("share_embeddings_and_output_weights", false), a("kv_channels", nil), a("num_query_groups", 1),
+		a("attention_softmax_in_fp32", true), a("bias_activation_fusion", true), a("bias_dropout_fusion", true))
+
 	// Model classes: __init__(config, optim, tokenizer, model_transform
 	// [, model_context_managers]). GPTModel (base.py) requires config;
 	// the subclasses default it to None.
@@ -216,6 +271,11 @@ func newClasses() *classes {
 	c.nemotronModel = &Class{Ref: fiddle.Dotted(nemotronModule + "NemotronModel"), Params: modelParams(false, false)}
 	c.qwen2Model = &Class{Ref: fiddle.Dotted(qwen2Module + "Qwen2Model"), Params: modelParams(false, false)}
 	c.starcoder2Model = &Class{Ref: fiddle.Dotted(starcoder2Mod + "Starcoder2Model"), Params: modelParams(false, false)}
+	c.gemmaModel = &Class{Ref: fiddle.Dotted(gemmaModule + "GemmaModel"), Params: modelParams(false, false)}
+	c.gemma2Model = &Class{Ref: fiddle.Dotted(gemma2Module + "Gemma2Model"), Params: modelParams(false, false)}
+	c.chatglmModel = &Class{Ref: fiddle.Dotted(chatglmModule + "ChatGLMModel"), Params: modelParams(false, false)}
+	c.baichuan2Model = &Class{Ref: fiddle.Dotted(baichuanModule + "Baichuan2Model"), Params: modelParams(false, false)}
+	c.starcoderModel = &Class{Ref: fiddle.Dotted(starcoderMod + "StarcoderModel"), Params: modelParams(false, false)}
 	return c
 }
 
@@ -277,7 +337,8 @@ func ConfigClasses() map[string]*Class {
 	out := map[string]*Class{}
 	for _, k := range []*Class{c.gpt, c.llama, c.llama2_7b, c.llama2_13b, c.llama2_70b, c.llama3, c.llama3_8b,
 		c.llama3_70b, c.llama31, c.mistral7b, c.mixtral, c.mixtral8x7b, c.mixtral8x22b, c.nemotron, c.nemotron3_8b,
-		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b, c.qwen2, c.starcoder2} {
+		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b, c.qwen2, c.starcoder2,
+		c.gemma, c.gemma2, c.chatglm, c.baichuan2, c.starcoder} {
 		out[k.Name()] = k
 	}
 	return out
@@ -289,7 +350,8 @@ func ConfigClasses() map[string]*Class {
 func ModelClasses() map[string]*Class {
 	c := newClasses()
 	out := map[string]*Class{}
-	for _, k := range []*Class{c.gptModel, c.llamaModel, c.mistralModel, c.mixtralModel, c.nemotronModel, c.qwen2Model, c.starcoder2Model} {
+	for _, k := range []*Class{c.gptModel, c.llamaModel, c.mistralModel, c.mixtralModel, c.nemotronModel, c.qwen2Model, c.starcoder2Model,
+		c.gemmaModel, c.gemma2Model, c.chatglmModel, c.baichuan2Model, c.starcoderModel} {
 		out[k.Name()] = k
 	}
 	return out

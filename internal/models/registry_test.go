@@ -39,6 +39,15 @@ func pyRepr(t *testing.T, v any) string {
 			parts = append(parts, pyRepr(t, x))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
+	case *fiddle.Tuple:
+		var parts []string
+		for _, x := range v.Items {
+			parts = append(parts, pyRepr(t, x))
+		}
+		if len(parts) == 1 {
+			return "(" + parts[0] + ",)"
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
 	}
 	t.Fatalf("unexpected default %T", v)
 	return ""

@@ -29,6 +29,9 @@ REFS = {
     "F.silu": "ref:torch.nn.functional.silu",
     "squared_relu": "ref:nemo.collections.llm.fn.activation.squared_relu",
     "AttnBackend.auto": "ref:megatron.core.transformer.enums.AttnBackend.auto",
+    "AttnBackend.flash": "ref:megatron.core.transformer.enums.AttnBackend.flash",
+    "openai_gelu": "ref:nemo.collections.llm.fn.activation.openai_gelu",
+    "gemma2_layer_spec": "ref:nemo.collections.llm.gpt.model.gemma2.gemma2_layer_spec",
     "default_layer_spec": "ref:nemo.collections.llm.gpt.model.base.default_layer_spec",
     "gpt_forward_step": "ref:nemo.collections.llm.gpt.model.base.gpt_forward_step",
     "gpt_data_step": "ref:nemo.collections.llm.gpt.model.base.gpt_data_step",
@@ -47,6 +50,11 @@ FILES = [
     ("nemo", "nemo/collections/llm/gpt/model/nemotron.py"),
     ("nemo", "nemo/collections/llm/gpt/model/qwen2.py"),
     ("nemo", "nemo/collections/llm/gpt/model/starcoder2.py"),
+    ("nemo", "nemo/collections/llm/gpt/model/gemma.py"),
+    ("nemo", "nemo/collections/llm/gpt/model/gemma2.py"),
+    ("nemo", "nemo/collections/llm/gpt/model/chatglm.py"),
+    ("nemo", "nemo/collections/llm/gpt/model/baichuan.py"),
+    ("nemo", "nemo/collections/llm/gpt/model/starcoder.py"),
 ]
 
 CLASSES = [
@@ -54,6 +62,7 @@ CLASSES = [
     "Llama3Config70B", "Llama31Config", "MistralConfig7B", "MixtralConfig", "MixtralConfig8x7B", "MixtralConfig8x22B",
     "NemotronConfig", "Nemotron3Config8B", "Nemotron3Config22B", "Nemotron4Config15B", "Nemotron4Config340B",
     "Qwen2Config", "Starcoder2Config",
+    "GemmaConfig", "Gemma2Config", "ChatGLMConfig", "Baichuan2Config", "StarcoderConfig",
 ]
 
 
