@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 )
@@ -37,6 +38,12 @@ type Arch struct {
 	RotaryBase        float64
 	ShareEmbeddings   bool
 
+	// EmbeddingScaling: the model multiplies the embeddings by
+	// sqrt(hidden_size) (GemmaModel and Gemma2Model always do).
+	EmbeddingScaling bool
+	// LayerSpec is the transformer layer the config builds.
+	LayerSpec LayerSpec
+
 	// Mixture of experts; Experts is 0 for a dense model.
 	Experts          int
 	MoEFFN           int
@@ -49,6 +56,52 @@ type Arch struct {
 	// it from the tokenizer (padded to MakeVocabDivisibleBy).
 	VocabSize            int
 	MakeVocabDivisibleBy int
+}
+
+// LayerSpec names a transformer layer spec a config builds.
+type LayerSpec uint8
+
+const (
+	// TELayer is GPTConfig's default_layer_spec: Megatron-Core's
+	// TransformerEngine GPT layer.
+	TELayer LayerSpec = iota
+	// Gemma2Layer is gemma2_layer_spec: the TE layer with a norm after
+	// attention and after the MLP (linear_proj.post_layernorm,
+	// linear_fc2.post_layernorm) and an unfused attention that soft-caps
+	// its logits (no TransformerEngine extra state).
+	Gemma2Layer
+)
+
+// name is the NeMo 1 model_config.yaml name that selects the spec.
+func (s LayerSpec) name() string {
+	if s == Gemma2Layer {
+		return gemma2Spec
+	}
+	return "te_gpt"
+}
+
+var gemma2LayerSpec = fiddle.Class(strings.TrimSuffix(gemma2Module, "."), "gemma2_layer_spec")
+
+// layerSpec reads transformer_layer_spec.
+func (r *reader) layerSpec() LayerSpec {
+	v, _ := r.value("transformer_layer_spec")
+	ref, _ := v.(fiddle.Ref)
+	switch {
+	case ref.Module == gemma2LayerSpec.Module && ref.Name == gemma2LayerSpec.Name:
+		return Gemma2Layer
+	case ref.Module == baseRef("").Module && ref.Name == "default_layer_spec":
+		return TELayer
+	}
+	r.fail("transformer_layer_spec", v, "default_layer_spec or gemma2_layer_spec")
+	return TELayer
+}
+
+// scalesEmbeddings reports whether models of config class c multiply the
+// embeddings by sqrt(hidden_size): GemmaModel's and Gemma2Model's
+// configure_model always extend the embedding with EmbeddingScalingMixin.
+func scalesEmbeddings(c *Class) bool {
+	m := c.Ref.Module + "."
+	return m == gemmaModule || m == gemma2Module
 }
 
 // Arch returns the architecture of c.
@@ -76,6 +129,8 @@ func (c *Config) Arch() (Arch, error) {
 	a.RotaryPercent = r.float("rotary_percent")
 	a.RotaryBase = r.float("rotary_base")
 	a.ShareEmbeddings = r.bool("share_embeddings_and_output_weights")
+	a.EmbeddingScaling = scalesEmbeddings(c.Class)
+	a.LayerSpec = r.layerSpec()
 	a.Experts = r.optInt("num_moe_experts", 0)
 	if a.Experts > 0 {
 		a.MoEFFN = r.optInt("moe_ffn_hidden_size", a.FFN)
@@ -116,6 +171,9 @@ func (a Arch) validate() error {
 	}
 	if a.Normalization != "LayerNorm" && a.Normalization != "RMSNorm" {
 		return fmt.Errorf("normalization %q: Megatron-Core supports LayerNorm and RMSNorm", a.Normalization)
+	}
+	if a.LayerSpec == Gemma2Layer && a.Experts > 0 {
+		return fmt.Errorf("the Gemma 2 layer spec has a dense MLP, not %d experts", a.Experts)
 	}
 	if a.VocabSize < 0 {
 		return fmt.Errorf("vocab_size must be positive, got %d", a.VocabSize)

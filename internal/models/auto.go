@@ -2,7 +2,9 @@ package models
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
@@ -205,6 +207,7 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 			set("window_size", l)
 		}
 	}
+	errs = append(errs, gemma2Fields(y, set)...)
 
 	if v, ok := get("num_moe_experts"); ok {
 		if n, isInt := toInt(v); isInt && n > 0 {
@@ -247,6 +250,56 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 		return nil, fmt.Errorf("model_config.yaml: %s", strings.Join(errs, "; "))
 	}
 	return out, nil
+}
+
+// gemma2Fields reads what NeMo 1's Gemma 2 layer spec takes from
+// mcore_customization_config, which MegatronGPTModel sets on the
+// TransformerConfig after building it: Gemma2DotProductAttention reads
+// query_pre_attn_scalar and attn_logit_softcapping, and the output layer
+// caps its logits when final_logit_softcapping is set
+// (mcore_model_customize). NeMo 2's Gemma2Config has all three as fields.
+// Anywhere else mcore_customization_config is refused: it can set any
+// TransformerConfig field.
+func gemma2Fields(y map[string]any, set func(string, any)) []string {
+	name, _ := y["name"].(string)
+	mc, _ := y["mcore_customization_config"].(map[string]any)
+	if name != gemma2Spec {
+		if len(mc) > 0 {
+			return []string{fmt.Sprintf("mcore_customization_config: %v sets TransformerConfig fields after construction, which nemo-migrate maps only for the Gemma 2 layer spec (name: %s); converting would compute something else", describeValue(mc), gemma2Spec)}
+		}
+		return nil
+	}
+	var errs []string
+	if y["apply_embedding_scaling"] != true {
+		errs = append(errs, fmt.Sprintf("name: %s without apply_embedding_scaling: NeMo 2's Gemma2Model always scales the embeddings", gemma2Spec))
+	}
+	for _, k := range slices.Sorted(maps.Keys(mc)) {
+		switch k {
+		case "query_pre_attn_scalar", "attn_logit_softcapping", "final_logit_softcapping":
+		default:
+			errs = append(errs, fmt.Sprintf("mcore_customization_config.%s: %v is not a Gemma 2 setting nemo-migrate maps; converting would compute something else", k, describeValue(mc[k])))
+		}
+	}
+	num := func(k string, required bool) {
+		v, ok := mc[k]
+		if !ok || v == nil {
+			if required {
+				errs = append(errs, fmt.Sprintf("name: %s reads mcore_customization_config.%s, which is missing (NeMo 1 could not have built this model)", gemma2Spec, k))
+			} else {
+				set(k, nil)
+			}
+			return
+		}
+		if _, isNum := toFloat(v); !isNum {
+			errs = append(errs, fmt.Sprintf("mcore_customization_config.%s is %v, want a number", k, v))
+			return
+		}
+		set(k, v)
+	}
+	num("query_pre_attn_scalar", true)
+	num("attn_logit_softcapping", true)
+	num("final_logit_softcapping", false)
+	return errs
 }
 
 // toList converts a decoded YAML sequence of integers to a Python list.
@@ -293,6 +346,14 @@ func Auto(y map[string]any) (Model, *Config, error) {
 	_, ropeScaling := f["scale_factor"]
 	m := Model{ID: AutoID, Class: c.gptModel, Config: c.gpt}
 	switch {
+	case y["name"] == gemma2Spec:
+		if moe {
+			return Model{}, nil, fmt.Errorf("model_config.yaml: name: %s with num_moe_experts: the Gemma 2 layer spec has a dense MLP", gemma2Spec)
+		}
+		m.Class, m.Config = c.gemma2Model, c.gemma2
+	case y["apply_embedding_scaling"] == true:
+		// GemmaModel is GPTModel with NeMo 1's embedding scaling.
+		m.Class, m.Config = c.gemmaModel, c.gemma
 	case moe && swiglu && rms && rope:
 		m.Class, m.Config = c.mixtralModel, c.mixtral
 	case moe:
@@ -323,6 +384,11 @@ func Auto(y map[string]any) (Model, *Config, error) {
 		p, ok := m.Config.Param(a.Name)
 		if !ok {
 			return Model{}, nil, fmt.Errorf("%s has no field %s", m.Config.Name(), a.Name)
+		}
+		if l, isList := a.Value.(*fiddle.List); isList {
+			if _, tuple := p.Default.(*fiddle.Tuple); tuple {
+				a.Value = &fiddle.Tuple{Items: l.Items} // Gemma2Config's window_size
+			}
 		}
 		if always[a.Name] || !sameValue(p.Default, a.Value) {
 			if err := cfg.Set(a.Name, a.Value); err != nil {
@@ -484,6 +550,8 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 	cmp("position_embedding_type", ya.PositionEmbedding, ca.PositionEmbedding)
 	cmp("share_embeddings_and_output_weights", ya.ShareEmbeddings, ca.ShareEmbeddings)
 	cmp("num_moe_experts", ya.Experts, ca.Experts)
+	cmp("apply_embedding_scaling", ya.EmbeddingScaling, ca.EmbeddingScaling)
+	cmp("name (layer spec)", ya.LayerSpec.name(), ca.LayerSpec.name())
 	if ya.Experts > 0 && ca.Experts > 0 {
 		cmp("moe_ffn_hidden_size", ya.MoEFFN, ca.MoEFFN)
 		cmp("moe_router_topk", ya.RouterTopK, ca.RouterTopK)
@@ -501,6 +569,7 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 	}{
 		{"window_size", nil}, {"rotary_interleaved", false}, {"seq_len_interpolation_factor", nil},
 		{"scale_factor", nil}, {"low_freq_factor", nil}, {"high_freq_factor", nil}, {"old_context_len", nil},
+		{"query_pre_attn_scalar", nil}, {"attn_logit_softcapping", nil}, {"final_logit_softcapping", nil},
 	} {
 		yv, cv := valueOr(yc, f.name, f.neutral), valueOr(c, f.name, f.neutral)
 		if !sameValue(yv, cv) {
@@ -600,6 +669,8 @@ func Families() []Family {
 		return Family{Name: name, Model: m.Name(), Config: cfg.Name(), When: when}
 	}
 	return []Family{
+		f("Gemma 2", c.gemma2Model, c.gemma2, "name: megatron_gemma2 (its layer spec, mcore_customization_config)"),
+		f("Gemma", c.gemmaModel, c.gemma, "apply_embedding_scaling"),
 		f("Mixtral", c.mixtralModel, c.mixtral, "experts, SwiGLU, RMSNorm, rope"),
 		f("Nemotron", c.nemotronModel, c.nemotron, "layernorm1p, squared-relu, rope"),
 		f("Qwen2", c.qwen2Model, c.qwen2, "SwiGLU, RMSNorm, rope, qkv_bias without bias"),

@@ -2,6 +2,7 @@ package models
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -342,4 +343,103 @@ func FuzzAuto(f *testing.F) {
 			t.Fatalf("manifest: %v", err)
 		}
 	})
+}
+
+// gemma2YAML is the model section NeMo 1's convert_gemma2_hf_to_nemo.py
+// writes for gemma-2-9b (megatron_gemma2_config.yaml with the HF values).
+const gemma2YAML = `
+mcore_gpt: true
+name: megatron_gemma2
+encoder_seq_length: 8192
+max_position_embeddings: 8192
+num_layers: 42
+hidden_size: 3584
+ffn_hidden_size: 14336
+num_attention_heads: 16
+num_query_groups: 8
+kv_channels: 256
+init_method_std: 0.02
+normalization: rmsnorm
+layernorm_zero_centered_gamma: true
+layernorm_epsilon: 1.0e-06
+activation: fast-geglu
+openai_gelu: true
+bias: false
+position_embedding_type: rope
+rotary_percentage: 1.0
+apply_embedding_scaling: true
+share_embeddings_and_output_weights: true
+window_size: [4096, 0]
+bias_activation_fusion: false
+mcore_customization_config:
+  query_pre_attn_scalar: 256
+  attn_logit_softcapping: 50.0
+  final_logit_softcapping: 30.0
+`
+
+// TestGemma2: the Gemma 2 layer spec becomes Gemma2Config with the
+// soft-capping values and query scale of mcore_customization_config, and
+// the model loads the post norms and no attention extra state.
+func TestGemma2(t *testing.T) {
+	m, cfg, err := Auto(decode(t, gemma2YAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.Name() != gemma2Module+"Gemma2Config" || m.Class.Name() != gemma2Module+"Gemma2Model" {
+		t.Fatalf("auto chose %s, %s", m.Class.Name(), m.Config.Name())
+	}
+	for name, want := range map[string]any{
+		"query_pre_attn_scalar": 256, "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0,
+		"layernorm_zero_centered_gamma": true, "layernorm_epsilon": 1e-6, "kv_channels": 256,
+		"activation_func": openAIGelu, "gated_linear_unit": true, "share_embeddings_and_output_weights": true,
+	} {
+		if v, _ := cfg.Value(name); !sameValue(v, want) {
+			t.Errorf("%s = %v, want %v", name, describeValue(v), describeValue(want))
+		}
+	}
+	if w, _ := cfg.Value("window_size"); describeValue(w) != "[4096 0]" {
+		t.Errorf("window_size = %#v", w)
+	} else if _, tuple := w.(*fiddle.Tuple); !tuple {
+		t.Errorf("window_size is %T, want a tuple as Gemma2Config declares it", w)
+	}
+	a, err := cfg.Arch()
+	if err != nil || a.LayerSpec != Gemma2Layer || !a.EmbeddingScaling {
+		t.Fatalf("arch %+v, %v", a, err)
+	}
+	man, err := a.Manifest(256000, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"self_attention.linear_proj.post_layernorm.weight", "mlp.linear_fc2.post_layernorm.weight"} {
+		if tt, ok := man.Tensor("module.decoder.layers." + k); !ok || fmt.Sprint(tt.Shape) != "[42 3584]" {
+			t.Errorf("%s: %v %v", k, tt.Shape, ok)
+		}
+	}
+	for _, o := range man.Objects {
+		if strings.Contains(o.Key, "core_attention") {
+			t.Errorf("Gemma 2's unfused attention has no extra state, manifest has %s", o.Key)
+			break
+		}
+	}
+
+	// Without what the spec reads, or with a setting it does not, refused.
+	for bad, want := range map[string]string{
+		strings.Replace(gemma2YAML, "  query_pre_attn_scalar: 256\n", "", 1):                              "mcore_customization_config.query_pre_attn_scalar, which is missing",
+		strings.Replace(gemma2YAML, "apply_embedding_scaling: true", "apply_embedding_scaling: false", 1): "always scales the embeddings",
+		gemma2YAML + "  hidden_dropout: 0.5\n":                                                            "mcore_customization_config.hidden_dropout",
+		strings.Replace(gemma2YAML, "name: megatron_gemma2\n", "", 1):                                     "only for the Gemma 2 layer spec",
+	} {
+		if _, _, err := Auto(decode(t, bad)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want an error saying %q, got %v", want, err)
+		}
+	}
+	// A Gemma (1) config is not a Gemma 2 one.
+	g1 := strings.Replace(strings.Replace(gemma2YAML, "name: megatron_gemma2\n", "", 1), "mcore_customization_config:\n  query_pre_attn_scalar: 256\n  attn_logit_softcapping: 50.0\n  final_logit_softcapping: 30.0\n", "", 1)
+	_, g1cfg, err := Auto(decode(t, g1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CrossCheck(g1cfg, "gemma", decode(t, gemma2YAML)); err == nil || !strings.Contains(err.Error(), "query_pre_attn_scalar") || !strings.Contains(err.Error(), "layer spec") {
+		t.Errorf("Gemma 2 source against a Gemma config: %v", err)
+	}
 }

@@ -176,11 +176,21 @@ func (a Arch) Manifest(tokenizerVocab int, opt Options) (*Manifest, error) {
 		norm(layer+"self_attention.q_layernorm", kv, true)
 		norm(layer+"self_attention.k_layernorm", kv, true)
 	}
-	perLayer(layer+"self_attention.core_attention", ModuleExtraState)
+	if a.LayerSpec != Gemma2Layer { // Gemma 2's attention is not a TE module
+		perLayer(layer+"self_attention.core_attention", ModuleExtraState)
+	}
 	tensor(layer+"self_attention.linear_proj.weight", L, H, heads*kv)
 	if a.AddBiasLinear {
 		tensor(layer+"self_attention.linear_proj.bias", L, H)
 	}
+	// Gemma 2's TERowParallelLinearLayerNorm: its TENorm is a submodule,
+	// in the linear layer's state dict.
+	postNorm := func(module string) {
+		if a.LayerSpec == Gemma2Layer {
+			norm(module+".post_layernorm", H, true)
+		}
+	}
+	postNorm(layer + "self_attention.linear_proj")
 	perLayer(layer+"self_attention.linear_proj", ModuleExtraState)
 
 	glu := int64(1)
@@ -194,6 +204,7 @@ func (a Arch) Manifest(tokenizerVocab int, opt Options) (*Manifest, error) {
 		if a.AddBiasLinear {
 			tensor(layer+"mlp.linear_fc2.bias", L, H)
 		}
+		postNorm(layer + "mlp.linear_fc2")
 		perLayer(layer+"mlp.linear_fc2", ModuleExtraState)
 	} else {
 		E, F := int64(a.Experts), int64(a.MoEFFN)

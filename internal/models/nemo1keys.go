@@ -78,8 +78,11 @@ var nemo1ArchKeys = map[string]nemo1Key{
 	"original_max_position_embeddings": inert(mlaOnly), "beta_fast": inert(mlaOnly), "beta_slow": inert(mlaOnly),
 	"mscale": inert(mlaOnly), "mscale_all_dim": inert(mlaOnly),
 	// Embeddings and output, and the layer code itself.
-	"apply_embedding_scaling":    unsupported(false, "multiplies the embeddings by sqrt(hidden_size) (Gemma)"),
-	"mcore_customization_config": unsupported(map[string]any{}, "sets TransformerConfig fields after construction (Gemma 2 soft-capping and query_pre_attn_scalar, Falcon's decoder layout)"),
+	// apply_embedding_scaling selects GemmaModel, which scales as NeMo 1
+	// did; mcore_customization_config is read with the Gemma 2 layer spec
+	// (nemo1Fields refuses it elsewhere).
+	"apply_embedding_scaling":    mapped(),
+	"mcore_customization_config": mapped(),
 	"hyena":                      unsupported(nil, "Hyena layers"),
 	"drop_layers":                unsupported(nil, "replaces layers with no-ops"),
 	"mcore_gpt":                  unsupported(true, "false selects NeMo 1's legacy GPT model, whose weights NeMo 2 does not load"),
@@ -111,7 +114,11 @@ var nemo1ArchKeys = map[string]nemo1Key{
 // specNames are the values of model_config.yaml's name that select the
 // TransformerEngine GPT layer NeMo 2 loads (get_specs: "" means te_gpt
 // with transformer_engine).
-var specNames = []string{"", "te_gpt", "megatron_gpt"}
+var specNames = []string{"", "te_gpt", "megatron_gpt", gemma2Spec}
+
+// gemma2Spec is the name that selects NeMo 1's Gemma 2 layer spec
+// (get_gemma2_layer_spec), which NeMo 2's Gemma2Config builds too.
+const gemma2Spec = "megatron_gemma2"
 
 // checkNEMO1Keys fails for every key that changes the network and has no
 // mapping, unless it holds NeMo 1's default.

@@ -11,10 +11,9 @@ import (
 // anything but NeMo 1's default; with the default it converts.
 func TestNEMO1KeysRefused(t *testing.T) {
 	for _, c := range []struct{ yaml, key string }{
-		{"apply_embedding_scaling: true", "apply_embedding_scaling"},
 		{"mcore_customization_config:\n  final_logit_softcapping: 30.0", "mcore_customization_config"},
 		{"softmax_scale: 0.0625", "softmax_scale"},
-		{"name: megatron_gemma2", "name"},
+		{"name: megatron_gemma2", "name"}, // without embedding scaling and its soft-capping values
 		{"name: megatron_gpt_full_te_layer_autocast", "name"},
 		{"mcore_gpt: false", "mcore_gpt"},
 		{"multi_latent_attention: true", "multi_latent_attention"},
@@ -118,4 +117,25 @@ func removeKey(y, key string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestEmbeddingScalingChecked: apply_embedding_scaling maps to GemmaModel,
+// and a model id whose model does not scale is refused, naming the key.
+func TestEmbeddingScalingChecked(t *testing.T) {
+	y := decode(t, llama2YAML+"apply_embedding_scaling: true\n")
+	m, cfg, err := Auto(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Class.Name() != gemmaModule+"GemmaModel" {
+		t.Errorf("auto chose %s", m.Class.Name())
+	}
+	a, err := cfg.Arch()
+	if err != nil || !a.EmbeddingScaling || a.Normalization != "RMSNorm" || a.ActivationName() != "silu" || a.KVChannels != 128 {
+		t.Errorf("arch %+v, %v: want Llama's layout with embedding scaling", a, err)
+	}
+	ll, _ := Lookup("meta-llama/Llama-2-7b-hf")
+	if _, err := CrossCheck(NewConfig(ll.Config), ll.ID, y); err == nil || !strings.Contains(err.Error(), "apply_embedding_scaling: model_config.yaml has true") {
+		t.Errorf("cross-check against %s: %v", ll.ID, err)
+	}
 }
