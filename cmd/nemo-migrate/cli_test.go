@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
-	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
 )
 
 // The CLI tests run the built binary, as a user's shell does.

@@ -3,15 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
 	"github.com/nemo-migrate/nemo-migrate/internal/export"
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )
 

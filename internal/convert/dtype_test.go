@@ -2,13 +2,13 @@ package convert
 
 import (
 	"context"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )

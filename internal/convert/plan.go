@@ -2,7 +2,6 @@ package convert
 
 import (
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"io/fs"
 	"maps"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"github.com/nemo-migrate/nemo-migrate/internal/tarfs"
 	"github.com/nemo-migrate/nemo-migrate/internal/teextra"
 )

@@ -2,13 +2,13 @@ package convert
 
 import (
 	"context"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 )
 
 // A model id whose architecture differs from model_config.yaml is refused

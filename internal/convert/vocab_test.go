@@ -3,10 +3,10 @@ package convert
 import (
 	"context"
 	"encoding/json"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"path/filepath"
 	"testing"
 
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 

@@ -3,13 +3,13 @@ package distckpt
 import (
 	"errors"
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"io/fs"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 	"github.com/nemo-migrate/nemo-migrate/internal/zarr"
 )

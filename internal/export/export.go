@@ -23,8 +23,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,6 +34,7 @@ import (
 	"github.com/nemo-migrate/nemo-migrate/internal/cast"
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/outdir"
 	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
 	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
@@ -202,6 +203,9 @@ func plan(src *Source, opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("%s: %w", src.Path, err)
 	}
 	p.Tensors = m.out
+	if err := checkShifts(m.out); err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Path, err)
+	}
 	if err := p.layout(opts.ShardSize); err != nil {
 		return nil, err
 	}
@@ -209,6 +213,26 @@ func plan(src *Source, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkShifts reads the tensors whose values export shifts (norm weights:
+// small) and fails, before anything is written, if a shifted value would
+// be rounded.
+func checkShifts(out []*Tensor) error {
+	var shifted []*Tensor
+	for _, t := range out {
+		if t.Shift != 0 {
+			shifted = append(shifted, t)
+		}
+	}
+	err := stream(context.Background(), shifted, func(*Tensor) (int64, bool) { return 0, true }, func(_ piece, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if errors.Is(err, cast.ErrInexact) {
+		return fmt.Errorf("%w; the values cannot move to Hugging Face's convention exactly in this dtype (--dtype float32 can)", err)
+	}
+	return err
 }
 
 // checkOverlaps fails if two output ranges read the same source byte.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
 	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
 	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )

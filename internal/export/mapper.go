@@ -3,6 +3,7 @@ package export
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
 	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
@@ -24,6 +25,9 @@ type Tensor struct {
 	Source string  `json:"source"`         // the source tensor's key
 	From   string  `json:"from,omitempty"` // what part of the source, in words
 	File   string  `json:"file"`
+	// Shift is added to every element (exactly, or export fails): NeMo 1's
+	// Gemma stores its norm weights as 1 + w where Hugging Face stores w.
+	Shift float64 `json:"shift,omitempty"`
 
 	src   *distckpt.Tensor
 	spans []span
@@ -202,6 +206,18 @@ func (m *mapper) halves(t *distckpt.Tensor, lead []int64, first, second, where s
 	shape := append([]int64{R / 2}, t.Shape[k+1:]...)
 	m.add(first, t, shape, where+", gate half", m.rows(t, lead, 0, R/2))
 	m.add(second, t, slices.Clone(shape), where+", up half", m.rows(t, lead, R/2, R/2))
+}
+
+// shift adds delta to every element of the output tensors taken from the
+// source tensor src (by its Megatron name).
+func (m *mapper) shift(delta float64, src string) {
+	t := m.tensor(src)
+	for _, o := range m.out {
+		if o.src == t {
+			o.Shift = delta
+			o.From = strings.TrimPrefix(fmt.Sprintf("%s, %+g", o.From, delta), ", ")
+		}
+	}
 }
 
 // check fails if a source tensor is not used completely (other than a

@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
 	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
 	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )

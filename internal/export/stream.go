@@ -75,6 +75,11 @@ func streamOne(ctx context.Context, key string, ps []piece, visit func(pc piece,
 				return fmt.Errorf("%s: %w", key, err)
 			}
 		}
+		if pc.out.Shift != 0 {
+			if r, err = cast.Shift(r, torchsave.DType(pc.out.DType), pc.out.Shift); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
 		if err := visit(pc, r); err != nil {
 			return fmt.Errorf("%s from %s: %w", pc.out.Name, key, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"io"
 	"io/fs"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
 	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )

@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"io"
 	"io/fs"
 	"maps"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/nemo-migrate/nemo-migrate/internal/cast"
 	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
+	"github.com/nemo-migrate/nemo-migrate/internal/notes"
 	"github.com/nemo-migrate/nemo-migrate/internal/pickle"
 	"github.com/nemo-migrate/nemo-migrate/internal/teextra"
 	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
 	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
 
