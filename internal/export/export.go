@@ -450,12 +450,46 @@ func writeNew(path string, data []byte) error {
 
 // marshalJSON indents as Hugging Face writes its JSON files (sorted keys,
 // two spaces) and keeps "<s>" readable rather than HTML-escaped.
+// pyFloat is a float written as Python's json writes one, with a point
+// (3.0, not 3): transformers 5 checks config fields' types strictly and
+// refuses an int where it declares a float (final_logit_softcapping).
+type pyFloat float64
+
+func (f pyFloat) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(float64(f))
+	if err == nil && !bytes.ContainsAny(b, ".eE") {
+		b = append(b, ".0"...)
+	}
+	return b, err
+}
+
+// pyFloats returns v with every float64 in its maps and slices a pyFloat.
+func pyFloats(v any) any {
+	switch v := v.(type) {
+	case float64:
+		return pyFloat(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = pyFloats(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = pyFloats(x)
+		}
+		return out
+	}
+	return v
+}
+
 func marshalJSON(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := enc.Encode(pyFloats(v)); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

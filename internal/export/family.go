@@ -27,11 +27,15 @@ type family struct {
 	// expresses; every other field that changes the network must keep its
 	// neutral value.
 	handled []string
+	// embeddingScaling and layerSpec are what the class computes beyond
+	// the config fields; a source that differs in either does not fit.
+	embeddingScaling bool
+	layerSpec        models.LayerSpec
 }
 
 // families in the order they are tried: the first that fits is chosen.
 func families() []*family {
-	return []*family{llama(), mistral(), mixtral(), qwen2(), nemotron(), gptBigCode(), starcoder2()}
+	return []*family{llama(), mistral(), mixtral(), qwen2(), nemotron(), gptBigCode(), starcoder2(), gemma(), gemma2()}
 }
 
 // neutral are the config fields (beyond models.Arch) that change what the
@@ -65,7 +69,13 @@ func pick(s *Source) (*family, error) {
 	var why []string
 	for _, f := range families() {
 		err := f.fits(s)
-		if err == nil {
+		switch {
+		case err != nil:
+		case s.Arch.EmbeddingScaling != f.embeddingScaling:
+			err = fmt.Errorf("scales its embeddings by sqrt(hidden_size): %v, the source: %v (apply_embedding_scaling, GemmaModel)", f.embeddingScaling, s.Arch.EmbeddingScaling)
+		case s.Arch.LayerSpec != f.layerSpec:
+			err = fmt.Errorf("builds another transformer layer than the source's %s", s.Config.Class.Name())
+		default:
 			err = checkNeutral(s, f)
 		}
 		if err == nil {
@@ -206,9 +216,16 @@ func llamaTensors(m *mapper, s *Source, vocab int64, mlp func(m *mapper)) {
 	}
 }
 
-// denseSwiGLU maps a dense SwiGLU MLP to gate_proj, up_proj and down_proj.
+// denseSwiGLU maps a dense SwiGLU MLP to gate_proj, up_proj and
+// down_proj, and its input norm to post_attention_layernorm.
 func denseSwiGLU(m *mapper) {
 	m.perLayer("model.layers.%d.post_attention_layernorm.weight", "decoder.layers.mlp.linear_fc1.layer_norm_weight")
+	gatedMLP(m)
+}
+
+// gatedMLP maps a dense gated MLP (SwiGLU, GeGLU) to gate_proj, up_proj
+// and down_proj.
+func gatedMLP(m *mapper) {
 	fc1 := m.tensor("decoder.layers.mlp.linear_fc1.weight")
 	if fc1 != nil {
 		for l := int64(0); l < fc1.Shape[0]; l++ {

@@ -85,9 +85,10 @@ func geluName(s *Source) string {
 }
 
 // fusedGeLU reports whether Megatron-Core computes the model's GeLU with
-// its fused bias kernel (MLP with bias_activation_fusion, F.gelu and a
-// bias), which is the tanh approximation (fused_bias_gelu.py), not erf.
+// a fused kernel (MLP with bias_activation_fusion and F.gelu: with a bias,
+// or gated), which is the tanh approximation (fused_bias_gelu.py,
+// fused_bias_geglu.py), not erf.
 func fusedGeLU(s *Source) bool {
 	v, _ := s.Config.Value("bias_activation_fusion")
-	return v == true && s.Arch.ActivationName() == "gelu" && s.Arch.AddBiasLinear
+	return v == true && s.Arch.ActivationName() == "gelu" && (s.Arch.AddBiasLinear || s.Arch.GatedLinearUnit)
 }

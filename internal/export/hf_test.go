@@ -43,17 +43,27 @@ func TestHuggingFace(t *testing.T) {
 	for _, c := range []struct {
 		arch    string
 		fixture []string // nemo1fixture.py flags: backends, TP, forms
+		n2      []string // nemo2fromhf.py flags
+		name    string   // the subtest, when not arch
 	}{
-		{"llama", []string{"--tp", "2"}},
-		{"llama31", []string{"--backend", "zarr"}},
-		{"mistral", nil},
-		{"mixtral", []string{"--backend", "zarr"}},
-		{"qwen2", []string{"--tp", "2"}},
-		{"starcoder2", []string{"--backend", "zarr", "--tp", "2"}},
-		{"nemotron", nil},
-		{"gpt", []string{"--form", "dir"}},
+		{arch: "llama", fixture: []string{"--tp", "2"}},
+		{arch: "llama31", fixture: []string{"--backend", "zarr"}},
+		{arch: "mistral"},
+		{arch: "mixtral", fixture: []string{"--backend", "zarr"}},
+		{arch: "qwen2", fixture: []string{"--tp", "2"}},
+		{arch: "starcoder2", fixture: []string{"--backend", "zarr", "--tp", "2"}},
+		{arch: "nemotron"},
+		{arch: "gpt", fixture: []string{"--form", "dir"}},
+		// Gemma's norms as NeMo 1's importer stored them (1 + w: export
+		// subtracts 1) and as NeMo 2 and Hugging Face store them.
+		{arch: "gemma", fixture: []string{"--tp", "2"}, n2: []string{"--nemo1-norms"}},
+		{arch: "gemma", fixture: []string{"--zero-centered", "--backend", "zarr"}, name: "gemma-zero-centered"},
+		{arch: "gemma2", fixture: []string{"--tp", "2"}},
 	} {
-		t.Run(c.arch, func(t *testing.T) {
+		if c.name == "" {
+			c.name = c.arch
+		}
+		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			hf := filepath.Join(dir, "hf")
 			runScript(t, sid, hfModules, "hfmodel", dir, "--arch", c.arch)
@@ -67,7 +77,7 @@ func TestHuggingFace(t *testing.T) {
 				t.Fatal(err)
 			}
 			n2 := filepath.Join(dir, "n2")
-			runScript(t, sid, hfModules, "nemo2fromhf", hf, n2, "--context", n2c)
+			runScript(t, sid, hfModules, "nemo2fromhf", append([]string{hf, n2, "--context", n2c}, c.n2...)...)
 			for _, in := range []struct{ name, path string }{{"nemo1", nemo1}, {"nemo2-converted", n2c}, {"nemo2-importer", n2}} {
 				out := filepath.Join(dir, "out-"+in.name)
 				opts := Options{Input: in.path, Output: out, ShardSize: 40 << 10}

@@ -67,9 +67,13 @@ func mistral() *family {
 	}
 }
 
-// slidingWindow returns the window of Megatron's window_size (left, right):
-// a causal model attends to left tokens back and none ahead, which is
-// Hugging Face's sliding_window, as NeMo's Mistral exporter maps it.
+// slidingWindow returns Hugging Face's sliding_window for Megatron's
+// window_size (left, 0). Megatron hands it to TransformerEngine (or
+// Gemma 2's get_swa), where a query attends to the keys from left back
+// through itself, inclusive: left + 1 tokens. Hugging Face's window of w
+// attends to w tokens through itself (kv_idx > q_idx - w). So the window
+// is left + 1. NeMo's own exporters write left, which drops one token
+// from what the model attended to in training.
 func slidingWindow(s *Source) (int, error) {
 	v, _ := s.Config.Value("window_size")
 	var items []any
@@ -85,7 +89,7 @@ func slidingWindow(s *Source) (int, error) {
 		left, lok := number(items[0])
 		right, rok := number(items[1])
 		if lok && rok && right == 0 && left > 0 && left == float64(int(left)) {
-			return int(left), nil
+			return int(left) + 1, nil
 		}
 	}
 	return 0, fmt.Errorf("window_size %v is not (left, 0) with left > 0", describe(v))

@@ -576,8 +576,8 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 			cmp(f.name, describeValue(yv), describeValue(cv))
 		}
 	}
-	if ya.ActivationName() == "gelu" && ya.AddBiasLinear {
-		// The fused bias GeLU is the tanh approximation.
+	if ya.ActivationName() == "gelu" && (ya.AddBiasLinear || ya.GatedLinearUnit) {
+		// The fused bias GeLU and GeGLU are the tanh approximation.
 		cmp("bias_activation_fusion", valueOr(yc, "bias_activation_fusion", false), valueOr(c, "bias_activation_fusion", false))
 	}
 	if ya.SeqLength != ca.SeqLength {

@@ -26,7 +26,18 @@ import torch
 ST_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32, "F64": torch.float64,
              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
              "U8": torch.uint8, "BOOL": torch.bool}
-MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2", "starcoder2": "starcoder2", "nemotron": "nemotron", "gpt_bigcode": "gpt"}
+MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2", "starcoder2": "starcoder2",
+               "nemotron": "nemotron", "gpt_bigcode": "gpt", "gemma": "gemma", "gemma2": "gemma2"}
+
+
+def window_size(sliding_window):
+    """Megatron's window_size for Hugging Face's sliding_window w: (w - 1, 0),
+    since Megatron (TransformerEngine, Gemma 2's get_swa) attends to the keys
+    from left back through the query, inclusive, and transformers to w keys
+    through the query. NeMo's own importers write (w, 0), one key more than
+    the Hugging Face model attended to; the fixtures use the exact window,
+    so that the NeMo 1 model computes what the Hugging Face one does."""
+    return [sliding_window - 1, 0]
 
 
 def read_safetensors(path):
@@ -89,12 +100,15 @@ def interleave_qkv(q, k, v, heads, groups, kv):
     return torch.cat([q, k, v], dim=1).reshape(-1, *q.shape[2:])
 
 
-def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
+def to_megatron(hfdir, tp=1, seed=1, divisible_by=128, zero_centered=False):
     """Returns (arch, tensors, nemo) for the HF checkpoint in hfdir:
     tensors is a list of (megatron_key, global_value, chunk_sizes) without
     the "model."/"module." prefix, layer-stacked, the vocabulary padded to a
     multiple of divisible_by * tp; chunk_sizes split it as a TP=tp save does. nemo is
-    the model fields a NeMo 1 model_config.yaml would have."""
+    the model fields a NeMo 1 model_config.yaml would have. A Gemma's norm
+    weights are stored as NeMo 1's importer stores them, 1 + w with
+    layernorm_zero_centered_gamma off, unless zero_centered (w with it on,
+    as NeMo 2 and Gemma 2 store them)."""
     cfg, sd = read_hf(hfdir)
     arch = MODEL_TYPES[cfg["model_type"]]
     out = []
@@ -142,7 +156,7 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                     rotary_base=rope(cfg, "rope_theta", 10000.0), rotary_percentage=1.0,
                     share_embeddings_and_output_weights=tie)
         if cfg.get("sliding_window"):
-            nemo["window_size"] = [cfg["sliding_window"], 0]
+            nemo["window_size"] = window_size(cfg["sliding_window"])
     elif arch == "gpt":
         L, H, heads, F = cfg["n_layer"], cfg["n_embd"], cfg["n_head"], cfg["n_inner"] or 4 * cfg["n_embd"]
         groups = 1 if cfg.get("multi_query", True) else heads
@@ -190,9 +204,16 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
         pre = "model.layers.%d."
         qkv = torch.stack([interleave_qkv(sd[pre % l + "self_attn.q_proj.weight"], sd[pre % l + "self_attn.k_proj.weight"],
                                           sd[pre % l + "self_attn.v_proj.weight"], heads, groups, kv) for l in range(L)])
+        gemma = arch in ("gemma", "gemma2")
+        shift = 1.0 if arch == "gemma" and not zero_centered else 0.0
+
+        def norm(fmt):
+            # convert_gemma_hf_to_nemo.py adds 1 to every norm weight.
+            t = stack(fmt, L) if "%d" in fmt else sd[fmt]
+            return (t.float() + shift).to(t.dtype) if shift else t
         out += [
             ("embedding.word_embeddings.weight", pad_rows(sd["model.embed_tokens.weight"], Vp, seed), (Vp // tp, H)),
-            ("decoder.layers.self_attention.linear_qkv.layer_norm_weight", stack(pre + "input_layernorm.weight", L), (1, H)),
+            ("decoder.layers.self_attention.linear_qkv.layer_norm_weight", norm(pre + "input_layernorm.weight"), (1, H)),
         ]
         if arch == "nemotron":
             out.append(("decoder.layers.self_attention.linear_qkv.layer_norm_bias", stack(pre + "input_layernorm.bias", L), (1, H)))
@@ -220,8 +241,18 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                 ("decoder.layers.mlp.experts.experts.linear_fc2.weight",
                  experts(lambda l, e: sd[ex % (l, e) + "w2.weight"]), (1, 1, H, F // tp)),
             ]
+        elif arch == "gemma2":
+            # convert_gemma2_hf_to_nemo.py: the four norms of a layer.
+            out += [
+                ("decoder.layers.self_attention.linear_proj.post_layernorm.weight", norm(pre + "post_attention_layernorm.weight"), (1, H)),
+                ("decoder.layers.mlp.linear_fc1.layer_norm_weight", norm(pre + "pre_feedforward_layernorm.weight"), (1, H)),
+                ("decoder.layers.mlp.linear_fc1.weight", torch.stack([torch.cat([sd[pre % l + "mlp.gate_proj.weight"], sd[pre % l + "mlp.up_proj.weight"]])
+                                                                       for l in range(L)]), (1, F // tp, H)),
+                ("decoder.layers.mlp.linear_fc2.weight", stack(pre + "mlp.down_proj.weight", L), (1, H, F // tp)),
+                ("decoder.layers.mlp.linear_fc2.post_layernorm.weight", norm(pre + "post_feedforward_layernorm.weight"), (1, H)),
+            ]
         else:
-            out.append(("decoder.layers.mlp.linear_fc1.layer_norm_weight", stack(pre + "post_attention_layernorm.weight", L), (1, H)))
+            out.append(("decoder.layers.mlp.linear_fc1.layer_norm_weight", norm(pre + "post_attention_layernorm.weight"), (1, H)))
             if arch == "nemotron":
                 out.append(("decoder.layers.mlp.linear_fc1.layer_norm_bias", stack(pre + "post_attention_layernorm.bias", L), (1, H)))
                 fc1 = stack(pre + "mlp.up_proj.weight", L)
@@ -232,10 +263,10 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                 ("decoder.layers.mlp.linear_fc1.weight", fc1, (1, F // tp, H)),
                 ("decoder.layers.mlp.linear_fc2.weight", stack(pre + "mlp.down_proj.weight", L), (1, H, F // tp)),
             ]
-        out.append(("decoder.final_layernorm.weight", sd["model.norm.weight"], (H,)))
+        out.append(("decoder.final_layernorm.weight", norm("model.norm.weight"), (H,)))
         if arch == "nemotron":
             out.append(("decoder.final_layernorm.bias", sd["model.norm.bias"], (H,)))
-        tie = cfg.get("tie_word_embeddings", False)
+        tie = cfg.get("tie_word_embeddings", gemma)
         if not tie:
             out.append(("output_layer.weight", pad_rows(sd["lm_head.weight"], Vp, seed + 1), (Vp // tp, H)))
         nemo = dict(num_layers=L, hidden_size=H, ffn_hidden_size=F, num_attention_heads=heads,
@@ -243,7 +274,8 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                     seq=cfg["max_position_embeddings"],
                     normalization={"nemotron": "layernorm1p"}.get(arch, "rmsnorm"),
                     layernorm_epsilon=cfg["norm_eps"] if arch == "nemotron" else cfg["rms_norm_eps"],
-                    activation="squared-relu" if arch == "nemotron" else "fast-swiglu", bias=False,
+                    activation={"nemotron": "squared-relu", "gemma": "fast-geglu", "gemma2": "fast-geglu"}.get(arch, "fast-swiglu"),
+                    bias=False,
                     position_embedding_type="rope", rotary_base=rope(cfg, "rope_theta", 10000.0),
                     rotary_percentage=rope(cfg, "partial_rotary_factor", 0.5 if arch == "nemotron" else 1.0),
                     share_embeddings_and_output_weights=tie)
@@ -260,9 +292,18 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128):
                         low_freq_factor=float(sc["low_freq_factor"]), high_freq_factor=float(sc["high_freq_factor"]),
                         old_context_len=int(sc["original_max_position_embeddings"]))
         if arch == "mistral":
-            # Megatron's (left, right) window; NeMo's Mistral importer maps
-            # sliding_window to window_size [sliding_window, 0].
-            nemo["window_size"] = [cfg["sliding_window"], 0]
+            nemo["window_size"] = window_size(cfg["sliding_window"])
+        if gemma:
+            # megatron_gemma{,2}_config.yaml with the importers' settings.
+            nemo.update(openai_gelu=True, apply_embedding_scaling=True, bias_activation_fusion=False,
+                        layernorm_zero_centered_gamma=arch == "gemma2" or zero_centered)
+        if arch == "gemma2":
+            nemo["name"] = "megatron_gemma2"
+            nemo["mcore_customization_config"] = dict(
+                query_pre_attn_scalar=cfg["query_pre_attn_scalar"],
+                attn_logit_softcapping=float(cfg["attn_logit_softcapping"]),
+                final_logit_softcapping=float(cfg["final_logit_softcapping"]))
+            nemo["window_size"] = window_size(cfg["sliding_window"])
     nemo["init_method_std"] = cfg.get("initializer_range", 0.02)
     nemo["vocab_size"] = V
     nemo["params_dtype"] = out[0][1].dtype

@@ -17,7 +17,7 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt")
+ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt", "gemma", "gemma2")
 
 
 def config(arch, vocab, bos, eos):
@@ -65,6 +65,22 @@ def config(arch, vocab, bos, eos):
             hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=256, norm_eps=1e-5, hidden_act="relu2",
             rope_theta=10000.0, partial_rotary_factor=0.5, tie_word_embeddings=False, **common)
+    if arch == "gemma":
+        # head_dim other than hidden/heads, as Gemma's 7B has.
+        return transformers.GemmaConfig(
+            hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=24, max_position_embeddings=256, rms_norm_eps=1e-6,
+            rope_theta=10000.0, hidden_act="gelu_pytorch_tanh", tie_word_embeddings=True, **common)
+    if arch == "gemma2":
+        # Caps and a window small enough to matter on hfcheck's 16-token
+        # prompt; the windowed layers are NeMo's (1-based even), not
+        # transformers' default, so that NeMo's model is this one.
+        return transformers.Gemma2Config(
+            hidden_size=64, intermediate_size=160, num_hidden_layers=4, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=24, max_position_embeddings=256, rms_norm_eps=1e-6,
+            rope_theta=10000.0, hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=20,
+            attn_logit_softcapping=5.0, final_logit_softcapping=3.0, sliding_window=6,
+            layer_types=["full_attention", "sliding_attention"] * 2, tie_word_embeddings=True, **common)
     if arch == "gpt":
         return transformers.GPTBigCodeConfig(
             n_embd=48, n_inner=192, n_layer=3, n_head=6, multi_query=False, n_positions=128,
@@ -112,8 +128,12 @@ def main():
     # from_config's init leaves norms at exactly 1 (or 0): perturb every
     # tensor so that a swapped or dropped tensor shows in the logits.
     with torch.no_grad():
-        for p in model.parameters():
+        for name, p in model.named_parameters():
             p.add_(torch.randn_like(p) * 0.02)
+            if args.arch == "gemma" and "norm" in name:
+                # NeMo 1's Gemma importer stores 1 + w in bfloat16, which
+                # rounds most small w: keep to the w it keeps exactly.
+                p.copy_(((p.float() + 1).to(torch.bfloat16).float() - 1).to(p.dtype))
     model.eval()
 
     hf = os.path.join(args.out, "hf")

@@ -306,6 +306,9 @@ def model_config_from_hf(nemo, tp, tokenizer, precision):
     ]
     if nemo.get("qkv_bias"):
         fields.append(("qkv_bias", True))
+    for k in ("name", "openai_gelu", "apply_embedding_scaling", "bias_activation_fusion", "layernorm_zero_centered_gamma"):
+        if k in nemo:
+            fields.append((k, nemo[k]))
     if nemo.get("scale_positional_embedding"):
         fields += [(k, nemo[k]) for k in ("scale_positional_embedding", "scale_factor", "low_freq_factor",
                                           "high_freq_factor", "old_context_len")]
@@ -315,6 +318,9 @@ def model_config_from_hf(nemo, tp, tokenizer, precision):
         fields += [("num_moe_experts", nemo["num_moe_experts"]), ("moe_router_topk", nemo["moe_router_topk"]),
                    ("moe_router_pre_softmax", False)]
     lines = ["%s: %s" % (k, val(v)) for k, v in fields]
+    if "mcore_customization_config" in nemo:
+        lines.append("mcore_customization_config:")
+        lines += ["  %s: %s" % (k, val(v)) for k, v in nemo["mcore_customization_config"].items()]
     lines += ["tokenizer:", "  library: sentencepiece", "  type: null", "  model: %s" % tokenizer,
               "  vocab_file: null", "  merge_file: null", "  sentencepiece_legacy: false"]
     return "\n".join(lines) + "\n"
@@ -339,15 +345,21 @@ def main():
     ap.add_argument("--from-hf", default="", metavar="DIR",
                     help="convert the HF checkpoint in DIR (hfmodel.py's) as NeMo 1's importers do, "
                          "instead of random tensors; --arch, --dtype, --dims are then taken from it")
+    ap.add_argument("--zero-centered", action="store_true",
+                    help="with --from-hf, a Gemma's norms as Hugging Face stores them (w, "
+                         "layernorm_zero_centered_gamma on) rather than as NeMo 1's importer (1 + w)")
     args = ap.parse_args()
 
     dims = [int(x) for x in args.dims.split(",")] if args.dims else None
     art = "0123456789abcdef0123456789abcdef_tokenizer.model"
     if args.from_hf:
         import hfmap
-        _, tensors, nemo = hfmap.to_megatron(args.from_hf, tp=args.tp, seed=args.seed + 1)
+        _, tensors, nemo = hfmap.to_megatron(args.from_hf, tp=args.tp, seed=args.seed + 1, zero_centered=args.zero_centered)
         pieces = [Piece("model." + k, v, c) for k, v, c in tensors]
         objects = te_objects(nemo["num_layers"], nemo.get("num_moe_experts", 0))
+        if nemo.get("name") == "megatron_gemma2":
+            # Gemma 2's attention is no TransformerEngine module.
+            objects = {k: v for k, v in objects.items() if "core_attention" not in k}
         precision = {torch.bfloat16: "bf16", torch.float16: "16", torch.float32: "32"}[nemo["params_dtype"]]
         config_text = model_config_from_hf(nemo, args.tp, "nemo:" + art, precision)
         if not args.tokenizer:

@@ -56,9 +56,13 @@ def main():
     ap.add_argument("--whole", action="store_true", help="one chunk per tensor, no process group")
     ap.add_argument("--divisible-by", type=int, default=128)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--nemo1-norms", action="store_true",
+                    help="a Gemma's norms as NeMo 1 stored them (1 + w), for a context that says so; "
+                         "by default as NeMo 2's importer stores them (w)")
     args = ap.parse_args()
 
-    _, tensors, _ = hfmap.to_megatron(args.hfdir, tp=1, seed=args.seed, divisible_by=args.divisible_by)
+    _, tensors, _ = hfmap.to_megatron(args.hfdir, tp=1, seed=args.seed, divisible_by=args.divisible_by,
+                                      zero_centered=not args.nemo1_norms)
     weights = os.path.join(args.out, "weights")
     shutil.rmtree(args.out, ignore_errors=True)
     os.makedirs(weights)
