@@ -466,12 +466,24 @@ func (g *mig) recipe() string {
 
 // unmapped lists, in document order, every YAML key no setting consumed.
 func (g *mig) unmapped() {
+	// The sections above a consumed key.
+	usedBelow := map[string]bool{}
+	for k := range g.used {
+		for i := strings.LastIndexByte(k, '.'); i > 0; i = strings.LastIndexByte(k[:i], '.') {
+			usedBelow[k[:i]] = true
+		}
+	}
 	omegaconf.Walk(g.raw, func(path string, n *omegaconf.Node) bool {
 		if path == "" {
 			return true
 		}
 		if g.used[path] {
 			return false
+		}
+		if usedBelow[path] {
+			// Part of it is mapped (optim.betas.0 of optim.betas): list
+			// only the parts that are not.
+			return true
 		}
 		if r, ok := g.reasons[path]; ok {
 			g.m.Unmapped = append(g.m.Unmapped, Unmapped{Key: path, Line: g.line(path), Reason: r})

@@ -96,8 +96,20 @@ func itoa(i int) string {
 	return string(b)
 }
 
-// covered collects every YAML key a migration accounts for.
+// covered collects every YAML key a migration accounts for: mapped or
+// listed as unmapped.
 func covered(m *Migration) map[string]bool {
+	keys := mapped(m)
+	for _, u := range m.Unmapped {
+		keys[u.Key] = true
+	}
+	return keys
+}
+
+// mapped collects the YAML keys a migration turned into settings: the keys
+// of arguments, the keys they were computed from, and the keys that
+// decided to make a call.
+func mapped(m *Migration) map[string]bool {
 	keys := map[string]bool{}
 	var call func(c *Call)
 	var value func(v Value)
@@ -112,7 +124,7 @@ func covered(m *Migration) map[string]bool {
 		}
 	}
 	arg := func(a *Arg) {
-		if a.Key != "" {
+		if a.Key != "" && !a.Default {
 			keys[a.Key] = true
 		}
 		for _, u := range a.Uses {
@@ -140,9 +152,6 @@ func covered(m *Migration) map[string]bool {
 	for _, a := range m.ModelConfigOverrides {
 		arg(a)
 	}
-	for _, u := range m.Unmapped {
-		keys[u.Key] = true
-	}
 	return keys
 }
 
@@ -153,6 +162,30 @@ func TestEveryKeyAccounted(t *testing.T) {
 	for _, f := range configs(t) {
 		m, _, _ := render(t, f)
 		checkAccounted(t, f, m)
+	}
+}
+
+// TestNoKeyBothMappedAndUnmapped proves that a key is either mapped or
+// listed as unmapped, never both: not the key itself, not a section above
+// a mapped key (optim.betas when betas.0 and betas.1 are mapped), not a key
+// inside a mapped section.
+func TestNoKeyBothMappedAndUnmapped(t *testing.T) {
+	for _, f := range configs(t) {
+		m, _, _ := render(t, f)
+		checkExclusive(t, f, m)
+	}
+}
+
+func checkExclusive(t *testing.T, f string, m *Migration) {
+	t.Helper()
+	keys := mapped(m)
+	under := func(k, section string) bool { return strings.HasPrefix(k, section+".") }
+	for _, u := range m.Unmapped {
+		for k := range keys {
+			if k == u.Key || under(k, u.Key) || under(u.Key, k) {
+				t.Errorf("%s: %s (line %d) is listed as unmapped (%s), but %s is mapped", f, u.Key, u.Line, u.Reason, k)
+			}
+		}
 	}
 }
 

@@ -263,7 +263,5 @@ if __name__ == "__main__":
 #   only
 # - line 156, model.data.skip_warmup: Megatron-Core's GPTDataset decides this itself;
 #   PreTrainingDataModule has no such argument
-# - line 174, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting;
-#   its distributed optimizer manages its own buffers
 # - line 179, model.optim.bucket_cap_mb: Megatron-Core's optimizer (OptimizerConfig) has no such
 #   setting; its distributed optimizer manages its own buffers

@@ -144,5 +144,3 @@ if __name__ == "__main__":
 # YAML keys with no NeMo 2.0 counterpart:
 # - line 3, name: the run's name; NeMoLogger(name=...) takes exp_manager.name
 # - line 24, model.mcore_gpt: NeMo 2.0 models are always Megatron-Core models
-# - line 62, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers

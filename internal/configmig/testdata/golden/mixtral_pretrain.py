@@ -139,5 +139,3 @@ if __name__ == "__main__":
 # - line 3, name: the run's name; NeMoLogger(name=...) takes exp_manager.name
 # - line 14, exp_manager.create_tensorboard_logger: off
 # - line 19, model.mcore_gpt: NeMo 2.0 models are always Megatron-Core models
-# - line 60, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers

@@ -125,7 +125,5 @@ if __name__ == "__main__":
 # YAML keys with no NeMo 2.0 counterpart:
 # - line 4, mcore_gpt: NeMo 2.0 models are always Megatron-Core models
 # - line 10, max_position_embeddings: GPTConfig sizes the position embeddings from seq_length
-# - line 37, optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers
 # - line 46, target: NeMo 2.0 names the model class in the script (llm.GPTModel, ...)
 # - line 47, nemo_version: records the NeMo version that wrote the file
