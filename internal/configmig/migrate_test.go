@@ -509,3 +509,72 @@ func TestErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestMonitorNeMo2Metric checks that checkpoints and early stopping monitor
+// val_loss, the name NeMo 2.0 logs the validation loss under, whatever NeMo
+// 1.0's fine-tuning config called it.
+func TestMonitorNeMo2Metric(t *testing.T) {
+	m := migrateString(t, `
+name: sft
+exp_manager:
+  create_early_stopping_callback: true
+  early_stopping_callback_params: {monitor: "validation_${model.data.validation_ds.metric.name}", mode: min}
+  checkpoint_callback_params:
+    monitor: validation_${model.data.validation_ds.metric.name}
+    mode: min
+    filename: '${name}--{${exp_manager.checkpoint_callback_params.monitor}:.3f}-{step}-{consumed_samples}'
+model:
+  restore_from_path: /m/base.nemo
+  data:
+    train_ds: {file_names: [/d/training.jsonl]}
+    validation_ds: {file_names: [/d/validation.jsonl], metric: {name: loss}}
+`)
+	ck := argOf(m.Logger, "ckpt").Value.(*Call)
+	if got := litValue(t, ck.arg("monitor")); got != "'val_loss'" {
+		t.Errorf("ModelCheckpoint monitor = %s, want 'val_loss'", got)
+	}
+	if a := ck.arg("monitor"); a.YAML == nil || a.YAML.Str != "validation_loss" {
+		t.Errorf("monitor must record the YAML's validation_loss: %+v", a)
+	}
+	if got := litValue(t, ck.arg("filename")); got != "'sft--{val_loss:.3f}-{step}-{consumed_samples}'" {
+		t.Errorf("filename = %s", got)
+	}
+	if got := litValue(t, ck.arg("mode")); got != "'min'" {
+		t.Errorf("mode = %s", got)
+	}
+	if len(m.Callbacks) != 1 || litValue(t, m.Callbacks[0].arg("monitor")) != "'val_loss'" {
+		t.Errorf("EarlyStopping must monitor val_loss: %+v", m.Callbacks)
+	}
+	if !hasWarning(m, "exp_manager.checkpoint_callback_params.monitor", "val_loss") {
+		t.Errorf("no warning about the renamed metric: %+v", m.Warnings)
+	}
+
+	// A metric NeMo 2.0 does not compute: the loss instead, minimized.
+	m = migrateString(t, `
+exp_manager:
+  checkpoint_callback_params: {monitor: validation_exact_string_match, mode: max, filename: 'x--{validation_exact_string_match:.3f}-{val_acc}'}
+model: {restore_from_path: /m/base.nemo, data: {train_ds: {file_names: [/d/training.jsonl]}}}
+`)
+	ck = argOf(m.Logger, "ckpt").Value.(*Call)
+	if litValue(t, ck.arg("monitor")) != "'val_loss'" || litValue(t, ck.arg("mode")) != "'min'" {
+		t.Errorf("metric: monitor %s mode %s, want val_loss, min", litValue(t, ck.arg("monitor")), litValue(t, ck.arg("mode")))
+	}
+	if got := litValue(t, ck.arg("filename")); got != "'x--{val_loss:.3f}-{val_acc}'" {
+		t.Errorf("filename = %s", got)
+	}
+	if !hasWarning(m, "exp_manager.checkpoint_callback_params.filename", "val_acc") {
+		t.Errorf("no warning about val_acc, which nothing logs: %+v", m.Warnings)
+	}
+
+	// val_loss and the other metrics NeMo 2.0 logs stay as they are.
+	for _, metric := range []string{"val_loss", "reduced_train_loss"} {
+		m = migrateString(t, "exp_manager: {checkpoint_callback_params: {monitor: "+metric+", filename: 'a--{"+metric+":.2f}-{step}'}}\nmodel: {num_layers: 2}\n")
+		ck = argOf(m.Logger, "ckpt").Value.(*Call)
+		if a := ck.arg("monitor"); litValue(t, a) != "'"+metric+"'" || a.YAML != nil || ck.arg("filename").YAML != nil {
+			t.Errorf("%s: changed: %+v", metric, a)
+		}
+		if hasWarning(m, "exp_manager.checkpoint_callback_params.monitor", "") || hasWarning(m, "exp_manager.checkpoint_callback_params.filename", "") {
+			t.Errorf("%s: unexpected warning: %+v", metric, m.Warnings)
+		}
+	}
+}
