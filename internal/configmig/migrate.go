@@ -13,7 +13,12 @@
 package configmig
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -82,19 +87,62 @@ func (e *NotNeMoError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 }
 
-// Load reads a NeMo 1.0 YAML config and migrates it.
+// Load reads a NeMo 1.0 YAML config file and migrates it.
 func Load(path string, opts *Options) (*Migration, error) {
-	raw, err := omegaconf.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("config file %s does not exist", path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, dirError(path)
+	}
+	return Read(path, f, opts)
+}
+
+// Read reads a NeMo 1.0 YAML config from r and migrates it; name names it
+// in messages ("<stdin>"). Checkpoints and other binary files are refused
+// before they are parsed.
+func Read(name string, r io.Reader, opts *Options) (*Migration, error) {
+	data, err := omegaconf.ReadConfig(name, r)
 	if err != nil {
 		return nil, err
 	}
-	return Migrate(path, raw, opts)
+	if err := sniff(name, data); err != nil {
+		return nil, err
+	}
+	raw, err := omegaconf.ParseFile(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return Migrate(name, raw, opts)
+}
+
+// dirError says what to give config instead of the directory dir.
+func dirError(dir string) error {
+	exists := func(p string) bool { _, err := os.Stat(filepath.Join(dir, p)); return err == nil }
+	switch {
+	case exists(filepath.Join("context", "model.yaml")) || exists("io.json") && exists("model.yaml"):
+		return &RefusedError{File: dir, Reason: AlreadyNeMo2, Detected: "NeMo 2.0 checkpoint",
+			What: "a NeMo 2.0 checkpoint directory", Why: "it is NeMo 2.0 already; there is nothing to migrate",
+			Do: "NeMo 2.0 loads its model with nemo.lightning.io.load_context(<checkpoint>/context, subpath=\"model\")."}
+	case exists("model_config.yaml"):
+		return fmt.Errorf("%s is a directory (an extracted .nemo checkpoint?); to migrate its training config run nemo-migrate config %s, "+
+			"and to convert the checkpoint nemo-migrate convert --input_path %s", dir, filepath.Join(dir, "model_config.yaml"), dir)
+	}
+	return fmt.Errorf("%s is a directory; config wants a NeMo 1.0 YAML file (or - for standard input)", dir)
 }
 
 // Migrate migrates a parsed NeMo 1.0 config; file names it in messages.
 func Migrate(file string, raw *omegaconf.Node, opts *Options) (*Migration, error) {
 	if opts == nil {
 		opts = &Options{}
+	}
+	if err := detect(file, raw); err != nil {
+		return nil, err
 	}
 	if raw.Kind != omegaconf.Map {
 		return nil, &NotNeMoError{File: file, Line: raw.Line, Column: raw.Column,

@@ -453,6 +453,7 @@ func (g *mig) topLevel() {
 	g.skip("cluster_type", "NeMo 2.0 takes the cluster from its launcher (nemo_run)")
 	g.skip("do_training", "the script always trains")
 	g.skip("do_testing", "call trainer.test yourself after llm."+g.m.Recipe)
+	g.skip("inference", "NeMo 1.0's generation settings for evaluating after training; NeMo 2.0 generates with llm.generate")
 	g.skipRest(g.model, modelRest)
 	g.skipRest("", "a top-level key outside the trainer, exp_manager and model sections")
 }
