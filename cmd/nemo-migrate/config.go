@@ -26,7 +26,10 @@ resolvers) and maps each setting to its NeMo 2.0 object:
   model.tokenizer                            get_nmt_tokenizer(...)
   model.peft (lora)                          llm.peft.LoRA
   model.nsys_profile, gc_interval            NsysCallback, GarbageCollectionCallback
-  model architecture                         llm.GPTConfig, LlamaConfig, MixtralConfig
+  model architecture                         the NeMo 2.0 model and config class
+                                             'convert --model_id auto' picks (Llama,
+                                             Llama 3.1, Mistral, Mixtral, Nemotron,
+                                             Qwen2, Starcoder 2, GPT; see 'models')
 
 Every argument's comment names the YAML key it came from. Where NeMo 2.0
 changed a default (ckpt_parallel_load, ckpt_async_save, clip_grad, the

@@ -5,6 +5,11 @@
 // AutoResume, the data module, the tokenizer, PEFT, callbacks and the
 // model config.
 //
+// The model is the NeMo 2.0 class convert --model_id auto picks for the
+// same architecture (package models). Files it does not migrate, other
+// model families, configs that do not train, NeMo 2.0 files and
+// checkpoints, are refused with a [RefusedError] saying what they are.
+//
 // Every argument records the YAML key it came from. NeMo 1.0 defaults are
 // written out where NeMo 2.0 changed the default, with a warning, so the
 // run does not change behaviour silently; every YAML key without a NeMo 2.0
@@ -186,7 +191,9 @@ func Migrate(file string, raw *omegaconf.Node, opts *Options) (*Migration, error
 				Msg: fmt.Sprintf("not a NeMo 1.0 config: a section is a %s, not a map", s.Kind)}
 		}
 	}
-	g.run()
+	if err := g.run(); err != nil {
+		return nil, err
+	}
 	return g.m, nil
 }
 
@@ -227,10 +234,12 @@ type mig struct {
 
 type sectionReason struct{ prefix, reason string }
 
-func (g *mig) run() {
+func (g *mig) run() error {
 	g.m.Recipe = g.recipe()
 	g.tokenizer()
-	g.modelConfig()
+	if err := g.modelConfig(); err != nil {
+		return err
+	}
 	g.data()
 	g.strategy()
 	g.precision()
@@ -242,6 +251,7 @@ func (g *mig) run() {
 	g.peft()
 	g.topLevel()
 	g.unmapped()
+	return nil
 }
 
 // mk returns the path of key in the model section.

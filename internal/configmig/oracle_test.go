@@ -242,6 +242,7 @@ func TestPublishedConfigs(t *testing.T) {
 		}
 		checkAccounted(t, f, m)
 		checkExclusive(t, f, m)
+		checkClassFields(t, f, m)
 		py, js := write(t, f, m)
 		pyPath, jsPath := filepath.Join(tmp, "s.py"), filepath.Join(tmp, "s.json")
 		os.WriteFile(pyPath, py, 0o644)
