@@ -57,6 +57,7 @@ func usagef(format string, args ...any) error {
 // in-process.
 type env struct {
 	ctx    context.Context
+	stdin  io.Reader // nil: nothing to read
 	stdout io.Writer
 	stderr io.Writer
 	// isTerminal reports whether stderr is a terminal (progress is shown
@@ -100,7 +101,7 @@ func main() {
 		signal.Stop(sigs)
 		cancel(interrupted{sig.(syscall.Signal)})
 	}()
-	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
+	e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stderr)}
 	os.Exit(run(e, os.Args[1:]))
 }
 
