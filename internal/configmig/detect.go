@@ -168,7 +168,7 @@ var targetFamilies = []struct {
 var nameFamilies = map[string]foreign{
 	"t5": famT5, "ul2": famUL2, "t0": famT0, "bart": famBART, "nmt": famNMT, "bert": famBERT, "retro": famRetro,
 	"griffin": famGriffin, "mamba": famMamba, "hyena": famHyena, "falcon": famFalcon, "embedder": famGPTEmbedding,
-	"embedding": famGPTEmbedding, "reranker": famGPTEmbedding, "neva": famMultimodal, "llava": famMultimodal,
+	"reranker": famGPTEmbedding, "neva": famMultimodal, "llava": famMultimodal,
 }
 
 // detector finds what a parsed YAML file is.
