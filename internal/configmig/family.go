@@ -151,7 +151,7 @@ func (g *mig) archRefusal(err error) error {
 		if n := g.raw.Lookup(p); n != nil && h.match(n) {
 			e.Detected, e.Evidence = h.family, p
 			e.What = "a NeMo 1.0 " + h.family + " config"
-			e.Do = h.nemo2 + "; nemo-migrate does not map it yet."
+			e.Do = h.nemo2 + "."
 			if ent := entryAt(g.raw, p); ent != nil {
 				e.Line, e.Column = ent.Line, ent.Column
 			}
