@@ -60,6 +60,7 @@ func usagef(format string, args ...any) error {
 // in-process.
 type env struct {
 	ctx    context.Context
+	stdin  io.Reader // nil: nothing to read
 	stdout io.Writer
 	stderr io.Writer
 	// tty, if set, is stderr unfiltered, for the progress bar's own
@@ -115,7 +116,7 @@ func main() {
 		signal.Stop(sigs)
 		cancel(interrupted{sig.(syscall.Signal)})
 	}()
-	e := &env{ctx: ctx, stdout: &safeWriter{w: os.Stdout}, stderr: &safeWriter{w: os.Stderr}, tty: os.Stderr,
+	e := &env{ctx: ctx, stdin: os.Stdin, stdout: &safeWriter{w: os.Stdout}, stderr: &safeWriter{w: os.Stderr}, tty: os.Stderr,
 		isTerminal: isTerminal(os.Stderr), term: stderrTerminal()}
 	os.Exit(run(e, os.Args[1:]))
 }

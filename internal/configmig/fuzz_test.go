@@ -10,7 +10,8 @@ import (
 )
 
 // FuzzMigrate migrates arbitrary YAML: Migrate, WritePython and JSON must
-// never panic, and the JSON must be valid.
+// never panic, the JSON must be valid, and no key may be both mapped and
+// listed as unmapped.
 func FuzzMigrate(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.yaml")
 	for _, file := range files {
@@ -33,5 +34,6 @@ func FuzzMigrate(f *testing.F) {
 			return
 		}
 		write(t, "fuzz.yaml", m)
+		checkExclusive(t, "fuzz.yaml", m)
 	})
 }

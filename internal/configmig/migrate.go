@@ -5,6 +5,11 @@
 // AutoResume, the data module, the tokenizer, PEFT, callbacks and the
 // model config.
 //
+// The model is the NeMo 2.0 class convert --model_id auto picks for the
+// same architecture (package models). Files it does not migrate, other
+// model families, configs that do not train, NeMo 2.0 files and
+// checkpoints, are refused with a [RefusedError] saying what they are.
+//
 // Every argument records the YAML key it came from. NeMo 1.0 defaults are
 // written out where NeMo 2.0 changed the default, with a warning, so the
 // run does not change behaviour silently; every YAML key without a NeMo 2.0
@@ -13,7 +18,12 @@
 package configmig
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -82,19 +92,62 @@ func (e *NotNeMoError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 }
 
-// Load reads a NeMo 1.0 YAML config and migrates it.
+// Load reads a NeMo 1.0 YAML config file and migrates it.
 func Load(path string, opts *Options) (*Migration, error) {
-	raw, err := omegaconf.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("config file %s does not exist", path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, dirError(path)
+	}
+	return Read(path, f, opts)
+}
+
+// Read reads a NeMo 1.0 YAML config from r and migrates it; name names it
+// in messages ("<stdin>"). Checkpoints and other binary files are refused
+// before they are parsed.
+func Read(name string, r io.Reader, opts *Options) (*Migration, error) {
+	data, err := omegaconf.ReadConfig(name, r)
 	if err != nil {
 		return nil, err
 	}
-	return Migrate(path, raw, opts)
+	if err := sniff(name, data); err != nil {
+		return nil, err
+	}
+	raw, err := omegaconf.ParseFile(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return Migrate(name, raw, opts)
+}
+
+// dirError says what to give config instead of the directory dir.
+func dirError(dir string) error {
+	exists := func(p string) bool { _, err := os.Stat(filepath.Join(dir, p)); return err == nil }
+	switch {
+	case exists(filepath.Join("context", "model.yaml")) || exists("io.json") && exists("model.yaml"):
+		return &RefusedError{File: dir, Reason: AlreadyNeMo2, Detected: "NeMo 2.0 checkpoint",
+			What: "a NeMo 2.0 checkpoint directory", Why: "it is NeMo 2.0 already; there is nothing to migrate",
+			Do: "NeMo 2.0 loads its model with nemo.lightning.io.load_context(<checkpoint>/context, subpath=\"model\")."}
+	case exists("model_config.yaml"):
+		return fmt.Errorf("%s is a directory (an extracted .nemo checkpoint?); to migrate its training config run nemo-migrate config %s, "+
+			"and to convert the checkpoint nemo-migrate convert --input_path %s", dir, filepath.Join(dir, "model_config.yaml"), dir)
+	}
+	return fmt.Errorf("%s is a directory; config wants a NeMo 1.0 YAML file (or - for standard input)", dir)
 }
 
 // Migrate migrates a parsed NeMo 1.0 config; file names it in messages.
 func Migrate(file string, raw *omegaconf.Node, opts *Options) (*Migration, error) {
 	if opts == nil {
 		opts = &Options{}
+	}
+	if err := detect(file, raw); err != nil {
+		return nil, err
 	}
 	if raw.Kind != omegaconf.Map {
 		return nil, &NotNeMoError{File: file, Line: raw.Line, Column: raw.Column,
@@ -138,7 +191,9 @@ func Migrate(file string, raw *omegaconf.Node, opts *Options) (*Migration, error
 				Msg: fmt.Sprintf("not a NeMo 1.0 config: a section is a %s, not a map", s.Kind)}
 		}
 	}
-	g.run()
+	if err := g.run(); err != nil {
+		return nil, err
+	}
 	return g.m, nil
 }
 
@@ -179,10 +234,12 @@ type mig struct {
 
 type sectionReason struct{ prefix, reason string }
 
-func (g *mig) run() {
+func (g *mig) run() error {
 	g.m.Recipe = g.recipe()
 	g.tokenizer()
-	g.modelConfig()
+	if err := g.modelConfig(); err != nil {
+		return err
+	}
 	g.data()
 	g.strategy()
 	g.precision()
@@ -194,6 +251,7 @@ func (g *mig) run() {
 	g.peft()
 	g.topLevel()
 	g.unmapped()
+	return nil
 }
 
 // mk returns the path of key in the model section.
@@ -466,12 +524,24 @@ func (g *mig) recipe() string {
 
 // unmapped lists, in document order, every YAML key no setting consumed.
 func (g *mig) unmapped() {
+	// The sections above a consumed key.
+	usedBelow := map[string]bool{}
+	for k := range g.used {
+		for i := strings.LastIndexByte(k, '.'); i > 0; i = strings.LastIndexByte(k[:i], '.') {
+			usedBelow[k[:i]] = true
+		}
+	}
 	omegaconf.Walk(g.raw, func(path string, n *omegaconf.Node) bool {
 		if path == "" {
 			return true
 		}
 		if g.used[path] {
 			return false
+		}
+		if usedBelow[path] {
+			// Part of it is mapped (optim.betas.0 of optim.betas): list
+			// only the parts that are not.
+			return true
 		}
 		if r, ok := g.reasons[path]; ok {
 			g.m.Unmapped = append(g.m.Unmapped, Unmapped{Key: path, Line: g.line(path), Reason: r})

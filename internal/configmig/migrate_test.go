@@ -7,9 +7,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
 	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
 )
 
@@ -96,8 +98,20 @@ func itoa(i int) string {
 	return string(b)
 }
 
-// covered collects every YAML key a migration accounts for.
+// covered collects every YAML key a migration accounts for: mapped or
+// listed as unmapped.
 func covered(m *Migration) map[string]bool {
+	keys := mapped(m)
+	for _, u := range m.Unmapped {
+		keys[u.Key] = true
+	}
+	return keys
+}
+
+// mapped collects the YAML keys a migration turned into settings: the keys
+// of arguments, the keys they were computed from, and the keys that
+// decided to make a call.
+func mapped(m *Migration) map[string]bool {
 	keys := map[string]bool{}
 	var call func(c *Call)
 	var value func(v Value)
@@ -112,7 +126,7 @@ func covered(m *Migration) map[string]bool {
 		}
 	}
 	arg := func(a *Arg) {
-		if a.Key != "" {
+		if a.Key != "" && !a.Default {
 			keys[a.Key] = true
 		}
 		for _, u := range a.Uses {
@@ -140,9 +154,6 @@ func covered(m *Migration) map[string]bool {
 	for _, a := range m.ModelConfigOverrides {
 		arg(a)
 	}
-	for _, u := range m.Unmapped {
-		keys[u.Key] = true
-	}
 	return keys
 }
 
@@ -153,6 +164,30 @@ func TestEveryKeyAccounted(t *testing.T) {
 	for _, f := range configs(t) {
 		m, _, _ := render(t, f)
 		checkAccounted(t, f, m)
+	}
+}
+
+// TestNoKeyBothMappedAndUnmapped proves that a key is either mapped or
+// listed as unmapped, never both: not the key itself, not a section above
+// a mapped key (optim.betas when betas.0 and betas.1 are mapped), not a key
+// inside a mapped section.
+func TestNoKeyBothMappedAndUnmapped(t *testing.T) {
+	for _, f := range configs(t) {
+		m, _, _ := render(t, f)
+		checkExclusive(t, f, m)
+	}
+}
+
+func checkExclusive(t *testing.T, f string, m *Migration) {
+	t.Helper()
+	keys := mapped(m)
+	under := func(k, section string) bool { return strings.HasPrefix(k, section+".") }
+	for _, u := range m.Unmapped {
+		for k := range keys {
+			if k == u.Key || under(k, u.Key) || under(u.Key, k) {
+				t.Errorf("%s: %s (line %d) is listed as unmapped (%s), but %s is mapped", f, u.Key, u.Line, u.Reason, k)
+			}
+		}
 	}
 }
 
@@ -394,20 +429,154 @@ model:
 	}
 }
 
+// TestModelFamilies checks that each family convert --model_id auto
+// recognises gets its NeMo 2.0 model and config class, imported from the
+// module that defines it, in the generated Python.
 func TestModelFamilies(t *testing.T) {
-	m := migrateString(t, "model: {num_layers: 2, normalization: rmsnorm, activation: swiglu, position_embedding_type: rope, bias: false}\n")
-	if m.Model.Func != "llm.LlamaModel" || argOf(m.Model, "config").Value.(*Call).Func != "llm.LlamaConfig" {
-		t.Errorf("llama shape: %s", m.Model.Func)
+	const llama = "normalization: rmsnorm, activation: swiglu, position_embedding_type: rope, bias: false"
+	cases := []struct {
+		name, model string
+		module      string // of the classes
+		modelClass  string
+		config      string
+		args        map[string]string // config arguments and their Python values
+	}{
+		{"llama", "{num_layers: 2, " + llama + "}", "llama", "LlamaModel", "LlamaConfig",
+			// NeMo 1.0's dropout and tied embeddings, where LlamaConfig's differ.
+			map[string]string{"hidden_dropout": "0.1", "attention_dropout": "0.1", "share_embeddings_and_output_weights": "True"}},
+		{"llama 3.1", "{num_layers: 32, hidden_size: 4096, ffn_hidden_size: 14336, num_attention_heads: 32, num_query_groups: 8, " + llama +
+			", rotary_base: 500000, scale_positional_embedding: true, share_embeddings_and_output_weights: false, encoder_seq_length: 8192}",
+			"llama", "LlamaModel", "Llama31Config", map[string]string{"rotary_base": "500000", "num_query_groups": "8", "hidden_dropout": "0.1"}},
+		{"llama 3.2 rope scaling", "{num_layers: 16, " + llama + ", scale_positional_embedding: true, scale_factor: 32}",
+			"llama", "LlamaModel", "Llama31Config", map[string]string{"scale_factor": "32", "num_query_groups": "None"}},
+		{"mistral", "{num_layers: 2, " + llama + ", window_size: [4096, 0]}", "mistral", "MistralModel", "MistralConfig7B",
+			map[string]string{"window_size": "[4096, 0]"}},
+		{"mixtral", "{num_layers: 2, " + llama + ", num_moe_experts: 4}", "mixtral", "MixtralModel", "MixtralConfig",
+			map[string]string{"moe_aux_loss_coeff": "0.0", "rotary_base": "10000", "num_moe_experts": "4"}},
+		{"nemotron", "{num_layers: 2, normalization: layernorm1p, activation: squared-relu, position_embedding_type: rope, bias: false, rotary_percentage: 0.5}",
+			"nemotron", "NemotronModel", "NemotronConfig", map[string]string{"activation_func": "squared_relu", "layernorm_zero_centered_gamma": "True", "kv_channels": "None"}},
+		{"qwen2", "{num_layers: 2, " + llama + ", qkv_bias: true}", "qwen2", "Qwen2Model", "Qwen2Config",
+			map[string]string{"add_qkv_bias": "True", "layernorm_epsilon": "1e-05", "rotary_base": "10000"}},
+		{"starcoder 2", "{num_layers: 2, normalization: layernorm, activation: gelu, position_embedding_type: rope, bias: true}",
+			"starcoder2", "Starcoder2Model", "Starcoder2Config", map[string]string{"add_bias_linear": "True"}},
+		{"gpt", "{num_layers: 2, activation: gelu}", "base", "GPTModel", "GPTConfig",
+			map[string]string{"activation_func": "F.gelu", "gated_linear_unit": "False", "bias_activation_fusion": "True"}},
 	}
-	m = migrateString(t, "model: {num_layers: 2, normalization: rmsnorm, activation: swiglu, position_embedding_type: rope, bias: false, num_moe_experts: 4}\n")
+	for _, c := range cases {
+		m := migrateString(t, "model: "+c.model+"\n")
+		cfg := argOf(m.Model, "config").Value.(*Call)
+		if m.Model.Func != c.modelClass || cfg.Func != c.config {
+			t.Errorf("%s: %s(config=%s(...)), want %s, %s", c.name, m.Model.Func, cfg.Func, c.modelClass, c.config)
+			continue
+		}
+		for name, want := range c.args {
+			if a := cfg.arg(name); a == nil || litValue(t, a) != want {
+				t.Errorf("%s: %s(%s=...) is %+v, want %s", c.name, c.config, name, a, want)
+			}
+		}
+		var py bytes.Buffer
+		if err := m.WritePython(&py); err != nil {
+			t.Fatal(err)
+		}
+		imp := "from nemo.collections.llm.gpt.model." + c.module + " import "
+		classes := []string{c.config, c.modelClass}
+		sort.Strings(classes)
+		for _, want := range []string{imp + strings.Join(classes, ", ") + "\n", "model = " + c.modelClass + "(\n", "config=" + c.config + "("} {
+			if !strings.Contains(py.String(), want) {
+				t.Errorf("%s: the script lacks %q", c.name, want)
+			}
+		}
+		checkClassFields(t, c.name, m)
+	}
+}
+
+// checkClassFields checks the model config call against the registry:
+// its class is one NeMo 2.0 has, and every argument is a field of it.
+func checkClassFields(t *testing.T, name string, m *Migration) {
+	t.Helper()
+	if m.Model == nil || m.Model.Func == "load_context" {
+		return
+	}
 	cfg := argOf(m.Model, "config").Value.(*Call)
-	if cfg.Func != "llm.MixtralConfig" || litValue(t, cfg.arg("moe_aux_loss_coeff")) != "0.0" || litValue(t, cfg.arg("rotary_base")) != "10000" {
-		t.Errorf("mixtral shape: %s %+v", cfg.Func, cfg.Args)
+	var class *models.Class
+	for path, c := range models.ConfigClasses() {
+		if strings.HasSuffix(path, "."+cfg.Func) && contains(cfg.Imports, "from "+strings.TrimSuffix(path, "."+cfg.Func)+" import "+cfg.Func) {
+			class = c
+		}
 	}
-	m = migrateString(t, "model: {num_layers: 2, activation: gelu}\n")
-	cfg = argOf(m.Model, "config").Value.(*Call)
-	if cfg.Func != "llm.GPTConfig" || litValue(t, cfg.arg("activation_func")) != "F.gelu" || litValue(t, cfg.arg("gated_linear_unit")) != "False" {
-		t.Errorf("gpt: %s", cfg.Func)
+	if class == nil {
+		t.Errorf("%s: %s (%v) is no NeMo 2.0 config class the registry knows", name, cfg.Func, cfg.Imports)
+		return
+	}
+	for _, a := range cfg.Args {
+		if _, ok := class.Param(a.Name); !ok {
+			t.Errorf("%s: %s has no field %s", name, class.Name(), a.Name)
+		}
+	}
+}
+
+// TestFamilyWithOpenSizes checks that sizes left to the command line
+// (???) or the environment do not keep the family from being chosen.
+func TestFamilyWithOpenSizes(t *testing.T) {
+	m := migrateString(t, "model:\n  num_layers: ???\n  hidden_size: ${oc.env:HIDDEN}\n  num_attention_heads: 32\n  num_query_groups: 8\n"+
+		"  normalization: rmsnorm\n  activation: swiglu\n  position_embedding_type: rope\n  bias: false\n")
+	cfg := argOf(m.Model, "config").Value.(*Call)
+	if cfg.Func != "LlamaConfig" || !cfg.arg("num_layers").Missing || cfg.arg("hidden_size").Unresolved == nil || cfg.Note != "" {
+		t.Errorf("%s %+v %+v note %q", cfg.Func, cfg.arg("num_layers"), cfg.arg("hidden_size"), cfg.Note)
+	}
+	checkClassFields(t, "open sizes", m)
+}
+
+// TestModelClassFields checks every testdata config's model call against
+// the registry.
+func TestModelClassFields(t *testing.T) {
+	for _, f := range configs(t) {
+		m, _, _ := render(t, f)
+		checkClassFields(t, f, m)
+	}
+}
+
+// TestArchitectureRefused checks that an architecture convert --model_id
+// auto refuses is refused by config too, rather than trained as something
+// else, and that one it accepts later gets that class.
+func TestArchitectureRefused(t *testing.T) {
+	cases := []struct {
+		name, src, family string
+	}{
+		{"gemma", "model:\n  num_layers: 2\n  normalization: rmsnorm\n  activation: geglu\n  position_embedding_type: rope\n  bias: false\n  apply_embedding_scaling: true\n", "Gemma"},
+		{"gemma 2", "model:\n  num_layers: 2\n  mcore_customization_config: {attn_logit_softcapping: 50.0, final_logit_softcapping: 30.0, query_pre_attn_scalar: 224}\n", "Gemma 2"},
+		{"multi-latent attention", "model: {num_layers: 2, multi_latent_attention: true}\n", "architecture"},
+		{"unknown activation", "model: {num_layers: 2, activation: swish-3}\n", "architecture"},
+	}
+	for _, c := range cases {
+		raw, err := omegaconf.Parse([]byte(c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Migrate("x.yaml", raw, nil)
+		var re *RefusedError
+		switch {
+		case errors.As(err, &re):
+			if re.Reason != NotMigrated || re.Detected != c.family || !strings.Contains(err.Error(), "convert --model_id auto refuses it") {
+				t.Errorf("%s: %v (%s)", c.name, err, re.Detected)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		default:
+			// The registry has learnt the family meanwhile: then it must
+			// be its class, never a GPTConfig that computes otherwise.
+			cfg := argOf(m.Model, "config").Value.(*Call)
+			if c.family == "architecture" || !strings.Contains(strings.ToLower(cfg.Func), strings.ToLower(strings.Fields(c.family)[0])) {
+				t.Errorf("%s: migrated as %s", c.name, cfg.Func)
+			}
+		}
+	}
+	// The refusal points at the key that shows the family.
+	raw, _ := omegaconf.Parse([]byte(cases[0].src))
+	_, err := Migrate("g.yaml", raw, nil)
+	var re *RefusedError
+	if errors.As(err, &re) && (re.Line != 7 || re.Evidence != "model.apply_embedding_scaling") {
+		t.Errorf("gemma refusal at %d (%s): %v", re.Line, re.Evidence, err)
 	}
 }
 
@@ -474,5 +643,74 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "absent.yaml"), nil); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestMonitorNeMo2Metric checks that checkpoints and early stopping monitor
+// val_loss, the name NeMo 2.0 logs the validation loss under, whatever NeMo
+// 1.0's fine-tuning config called it.
+func TestMonitorNeMo2Metric(t *testing.T) {
+	m := migrateString(t, `
+name: sft
+exp_manager:
+  create_early_stopping_callback: true
+  early_stopping_callback_params: {monitor: "validation_${model.data.validation_ds.metric.name}", mode: min}
+  checkpoint_callback_params:
+    monitor: validation_${model.data.validation_ds.metric.name}
+    mode: min
+    filename: '${name}--{${exp_manager.checkpoint_callback_params.monitor}:.3f}-{step}-{consumed_samples}'
+model:
+  restore_from_path: /m/base.nemo
+  data:
+    train_ds: {file_names: [/d/training.jsonl]}
+    validation_ds: {file_names: [/d/validation.jsonl], metric: {name: loss}}
+`)
+	ck := argOf(m.Logger, "ckpt").Value.(*Call)
+	if got := litValue(t, ck.arg("monitor")); got != "'val_loss'" {
+		t.Errorf("ModelCheckpoint monitor = %s, want 'val_loss'", got)
+	}
+	if a := ck.arg("monitor"); a.YAML == nil || a.YAML.Str != "validation_loss" {
+		t.Errorf("monitor must record the YAML's validation_loss: %+v", a)
+	}
+	if got := litValue(t, ck.arg("filename")); got != "'sft--{val_loss:.3f}-{step}-{consumed_samples}'" {
+		t.Errorf("filename = %s", got)
+	}
+	if got := litValue(t, ck.arg("mode")); got != "'min'" {
+		t.Errorf("mode = %s", got)
+	}
+	if len(m.Callbacks) != 1 || litValue(t, m.Callbacks[0].arg("monitor")) != "'val_loss'" {
+		t.Errorf("EarlyStopping must monitor val_loss: %+v", m.Callbacks)
+	}
+	if !hasWarning(m, "exp_manager.checkpoint_callback_params.monitor", "val_loss") {
+		t.Errorf("no warning about the renamed metric: %+v", m.Warnings)
+	}
+
+	// A metric NeMo 2.0 does not compute: the loss instead, minimized.
+	m = migrateString(t, `
+exp_manager:
+  checkpoint_callback_params: {monitor: validation_exact_string_match, mode: max, filename: 'x--{validation_exact_string_match:.3f}-{val_acc}'}
+model: {restore_from_path: /m/base.nemo, data: {train_ds: {file_names: [/d/training.jsonl]}}}
+`)
+	ck = argOf(m.Logger, "ckpt").Value.(*Call)
+	if litValue(t, ck.arg("monitor")) != "'val_loss'" || litValue(t, ck.arg("mode")) != "'min'" {
+		t.Errorf("metric: monitor %s mode %s, want val_loss, min", litValue(t, ck.arg("monitor")), litValue(t, ck.arg("mode")))
+	}
+	if got := litValue(t, ck.arg("filename")); got != "'x--{val_loss:.3f}-{val_acc}'" {
+		t.Errorf("filename = %s", got)
+	}
+	if !hasWarning(m, "exp_manager.checkpoint_callback_params.filename", "val_acc") {
+		t.Errorf("no warning about val_acc, which nothing logs: %+v", m.Warnings)
+	}
+
+	// val_loss and the other metrics NeMo 2.0 logs stay as they are.
+	for _, metric := range []string{"val_loss", "reduced_train_loss"} {
+		m = migrateString(t, "exp_manager: {checkpoint_callback_params: {monitor: "+metric+", filename: 'a--{"+metric+":.2f}-{step}'}}\nmodel: {num_layers: 2}\n")
+		ck = argOf(m.Logger, "ckpt").Value.(*Call)
+		if a := ck.arg("monitor"); litValue(t, a) != "'"+metric+"'" || a.YAML != nil || ck.arg("filename").YAML != nil {
+			t.Errorf("%s: changed: %+v", metric, a)
+		}
+		if hasWarning(m, "exp_manager.checkpoint_callback_params.monitor", "") || hasWarning(m, "exp_manager.checkpoint_callback_params.filename", "") {
+			t.Errorf("%s: unexpected warning: %+v", metric, m.Warnings)
+		}
 	}
 }

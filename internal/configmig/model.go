@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nemo-migrate/nemo-migrate/internal/models"
 	"github.com/nemo-migrate/nemo-migrate/internal/omegaconf"
 )
 
@@ -46,19 +47,6 @@ func (g *mig) tokenizer() {
 	g.m.Tokenizer = c
 }
 
-type family struct {
-	config, model string
-	// defaults are the class defaults that differ from what NeMo 1.0
-	// used when a key was absent.
-	defaults map[string]float64
-}
-
-var (
-	gptFamily     = family{config: "llm.GPTConfig", model: "llm.GPTModel"}
-	llamaFamily   = family{config: "llm.LlamaConfig", model: "llm.LlamaModel"}
-	mixtralFamily = family{config: "llm.MixtralConfig", model: "llm.MixtralModel"}
-)
-
 // archKeys maps NeMo 1.0 model keys to GPTConfig (Megatron-Core
 // TransformerConfig) fields. NeMo 1.0 copied every key named like a
 // TransformerConfig field into it; the renames are the keys it translated.
@@ -84,22 +72,21 @@ var archKeys = []struct{ key, arg string }{
 	{"attention_softmax_in_fp32", ""}, {"calculate_per_token_loss", ""}, {"memory_efficient_layer_norm", ""},
 	{"defer_embedding_wgrad_compute", ""}, {"wgrad_deferral_limit", ""},
 	{"clone_scatter_output_in_embedding", ""}, {"disable_parameter_transpose_cache", ""},
+	// Llama 3.1 RoPE scaling (Llama31Config only; the class guard drops
+	// them elsewhere).
+	{"scale_factor", ""}, {"low_freq_factor", ""}, {"high_freq_factor", ""}, {"old_context_len", ""},
 }
 
-// nemo1Defaults are values NeMo 1.0 used for absent model keys, written out
-// when the chosen NeMo 2.0 class defaults to something else.
+// nemo1Defaults are values NeMo 1.0 used for absent model keys that do
+// not shape the network (so models.Auto, which decides the architecture,
+// leaves them alone), written out when the chosen class defaults to
+// something else.
 var nemo1Defaults = []struct {
-	key, arg string
-	v        float64 // bools as 0/1
-	isBool   bool
-	families []string
+	key string
+	v   any
 }{
-	{"hidden_dropout", "hidden_dropout", 0.1, false, []string{"llm.LlamaConfig", "llm.MixtralConfig"}},
-	{"attention_dropout", "attention_dropout", 0.1, false, []string{"llm.LlamaConfig", "llm.MixtralConfig"}},
-	{"share_embeddings_and_output_weights", "share_embeddings_and_output_weights", 1, true, []string{"llm.LlamaConfig", "llm.MixtralConfig"}},
-	{"rotary_base", "rotary_base", 10000, false, []string{"llm.MixtralConfig"}},
-	{"moe_aux_loss_coeff", "moe_aux_loss_coeff", 0, false, []string{"llm.MixtralConfig"}},
-	{"gradient_accumulation_fusion", "gradient_accumulation_fusion", 0, true, []string{"llm.GPTConfig", "llm.LlamaConfig", "llm.MixtralConfig"}},
+	{"gradient_accumulation_fusion", false},
+	{"moe_aux_loss_coeff", 0.0},
 }
 
 // modelReasons say why NeMo 1.0 model keys have no NeMo 2.0 counterpart.
@@ -124,7 +111,7 @@ var modelReasons = map[string]string{
 	"use_flash_attention":            "Transformer Engine picks the attention kernel (GPTConfig attention_backend)",
 	"use_emha":                       "never supported",
 	"ffn_dropout":                    "Megatron-Core has no separate feed-forward dropout",
-	"scale_positional_embedding":     "no GPTConfig field; NeMo 2.0 Llama 3.1 configs scale RoPE with their own classes",
+	"scale_positional_embedding":     "selects Llama31Config, which scales RoPE itself; a fine-tuned model brings its own class",
 	"drop_layers":                    "no NeMo 2.0 counterpart",
 	"reset_lr":                       "no NeMo 2.0 counterpart (restore weights only with nl.RestoreConfig(load_optim_state=False))",
 	"reset_lr_steps":                 "no NeMo 2.0 counterpart",
@@ -154,59 +141,65 @@ func (g *mig) hasArchitecture() bool {
 	return g.has(g.mk("num_layers")) || g.has(g.mk("hidden_size"))
 }
 
-// modelConfig builds the model: an llm.*Config from the architecture keys,
-// or the architecture of the checkpoint being fine-tuned.
-func (g *mig) modelConfig() {
+// modelConfig builds the model: the NeMo 2.0 config class models.Auto
+// chooses for the architecture keys, or the architecture of the checkpoint
+// being fine-tuned. An architecture without a NeMo 2.0 class is refused.
+func (g *mig) modelConfig() error {
 	for k, r := range modelReasons {
 		if r != "" {
 			g.skip(g.mk(k), r)
 		}
 	}
 	if g.section("") == nil {
-		g.m.Model = &Call{Func: "llm.GPTModel", Imports: []string{impLLM}, Args: []*Arg{
-			constArg("config", &Call{Func: "llm.GPTConfig"}, "")}}
-		g.warn("model", "the config has no model section; the script builds a default llm.GPTConfig()")
-		return
+		model, config := gptClasses()
+		name, imp := pyClass(model)
+		cname, cimp := pyClass(config)
+		g.m.Model = &Call{Func: name, Imports: []string{imp}, Args: []*Arg{
+			constArg("config", &Call{Func: cname, Imports: []string{cimp}}, "")}}
+		g.warn("model", "the config has no model section; the script builds a default %s()", cname)
+		return nil
 	}
 	if !g.hasArchitecture() && g.has(g.mk("restore_from_path")) {
 		g.loadContext()
-		return
+		return nil
 	}
-	fam := g.family()
-	cfg := &Call{Func: fam.config, Imports: []string{impLLM}}
-	g.archArgs(cfg, fam)
+	model, auto, y, standIns, err := g.chooseFamily()
+	if err != nil {
+		return err
+	}
+	class := auto.Class
+	cname, cimp := pyClass(class)
+	cfg := &Call{Func: cname, Imports: []string{cimp}}
+	if v, _ := g.truthy(g.mk("scale_positional_embedding")); v {
+		g.from(cfg, g.mk("scale_positional_embedding"))
+	}
+	g.archArgs(cfg, class)
 	if !g.has(g.mk("encoder_seq_length")) {
-		g.warn(g.mk("encoder_seq_length"), "the model has no encoder_seq_length; %s(seq_length=...) keeps its class default", fam.config)
+		g.warn(g.mk("encoder_seq_length"), "the model has no encoder_seq_length; %s(seq_length=...) keeps its class default", cname)
 	}
-	nDefaults := 0
+	nDefaults := g.autoDefaults(cfg, auto)
 	for _, d := range nemo1Defaults {
-		if g.has(g.mk(d.key)) || !contains(d.families, fam.config) {
+		p, ok := class.Param(d.key)
+		if g.has(g.mk(d.key)) || cfg.arg(d.key) != nil || !ok || models.SameValue(p.Default, d.v) {
 			continue
 		}
-		if d.key == "rotary_base" && cfg.arg("position_embedding_type") == nil {
-			continue
+		if v, ok := goValue(d.v); ok {
+			cfg.add(g.dflt(d.key, g.mk(d.key), v, cname+"'s default differs"))
+			nDefaults++
 		}
-		var v Lit
-		if d.isBool {
-			v = boolLit(d.v != 0)
-		} else {
-			v = floatLit(d.v)
-			if d.key == "rotary_base" {
-				v = intLit(int64(d.v))
-			}
-		}
-		cfg.add(g.dflt(d.arg, g.mk(d.key), v, fmt.Sprintf("%s's default differs", fam.config)))
-		nDefaults++
 	}
 	if nDefaults > 0 {
-		g.warn(join(g.model, ""), "%d model settings absent from the YAML are written with NeMo 1.0's defaults because %s's differ (marked \"NeMo 1.0 default\")", nDefaults, fam.config)
+		g.warn(join(g.model, ""), "%d model settings absent from the YAML are written with NeMo 1.0's defaults because %s's differ (marked \"NeMo 1.0 default\")", nDefaults, cname)
 	}
-	cfg.Note = presetNote(g, fam)
+	if !standIns {
+		cfg.Note = presetNote(model, y)
+	}
 	margs := []*Arg{constArg("config", cfg, "")}
 	if g.m.Tokenizer != nil {
 		margs = append(margs, constArg("tokenizer", expr("tokenizer"), ""))
 	}
-	g.m.Model = &Call{Func: fam.model, Imports: []string{impLLM}, Args: margs}
+	name, imp := pyClass(model.Class)
+	g.m.Model = &Call{Func: name, Imports: []string{imp}, Args: margs}
 
 	if v, ok := g.truthy(g.mk("transformer_engine")); ok && !v {
 		g.warn(g.mk("transformer_engine"), "transformer_engine is False, but NeMo 2.0 builds Transformer Engine layers (GPTConfig(transformer_layer_spec=...) selects others)")
@@ -222,36 +215,48 @@ func (g *mig) modelConfig() {
 	}
 	if n := g.get(g.mk("max_position_embeddings")); n != nil {
 		p := g.mk("max_position_embeddings")
-		if fam.config == "llm.MixtralConfig" {
+		if _, ok := class.Param("max_position_embeddings"); ok {
 			cfg.add(g.fromKey("max_position_embeddings", p))
 		} else {
-			g.skip(p, "GPTConfig sizes the position embeddings from seq_length")
+			g.skip(p, cname+" sizes the position embeddings from seq_length")
 			if s := g.get(g.mk("encoder_seq_length")); s != nil && !omegaconf.Equal(s, n) {
-				g.warn(p, "max_position_embeddings differs from encoder_seq_length; NeMo 2.0's GPTConfig uses seq_length for both")
+				g.warn(p, "max_position_embeddings differs from encoder_seq_length; NeMo 2.0's %s uses seq_length for both", cname)
 			}
 		}
 	}
+	return nil
 }
 
-// archArgs adds the architecture keys of the YAML to cfg.
-func (g *mig) archArgs(cfg *Call, fam family) {
+// archArgs adds the architecture keys of the YAML to cfg, a call of
+// class; a key for a field the class does not have is listed as unmapped.
+func (g *mig) archArgs(cfg *Call, class *models.Class) {
+	add := func(arg, key string) {
+		if !g.has(g.mk(key)) {
+			return
+		}
+		if _, ok := class.Param(arg); !ok {
+			g.skip(g.mk(key), fmt.Sprintf("%s has no %s field", class.Ref.Name, arg))
+			return
+		}
+		cfg.add(g.fromKey(arg, g.mk(key)))
+	}
 	for _, k := range archKeys {
 		arg := k.arg
 		if arg == "" {
 			arg = k.key
 		}
-		cfg.add(g.fromKey(arg, g.mk(k.key)))
+		add(arg, k.key)
 	}
 	if sec := g.section(""); sec != nil {
 		for _, e := range sec.Entries {
 			if strings.HasPrefix(e.Key, "moe_") && e.Key != "moe_extended_tp" && e.KeyKind == omegaconf.String {
-				cfg.add(g.fromKey(e.Key, g.mk(e.Key)))
+				add(e.Key, e.Key)
 			}
 		}
 	}
 	g.normalization(cfg)
 	g.activation(cfg)
-	g.positions(cfg, fam)
+	g.positions(cfg, class.Ref.Name)
 	g.qkScaling(cfg)
 	if a := g.fromKey("attention_backend", g.mk("attention_backend")); a != nil {
 		if l, ok := a.Value.(Lit); ok && l.N.Kind == omegaconf.String {
@@ -277,7 +282,8 @@ func (g *mig) loadContext() {
 		constArg("subpath", strLit("model"), "")},
 		Note: "The YAML has no architecture: the model comes from the checkpoint being fine-tuned."}
 	over := &Call{}
-	g.archArgs(over, gptFamily)
+	_, gpt := gptClasses()
+	g.archArgs(over, gpt)
 	g.m.ModelConfigOverrides = over.Args
 }
 
@@ -294,76 +300,6 @@ func contains(s []string, v string) bool {
 func nemo2Path(p string) string {
 	p = strings.TrimSuffix(strings.TrimSuffix(p, "/"), ".nemo")
 	return p + "_nemo2"
-}
-
-// family picks the NeMo 2.0 model class from the architecture's shape,
-// using NeMo 1.0's defaults for absent keys.
-func (g *mig) family() family {
-	norm := strings.ToLower(g.str(g.mk("normalization")))
-	if norm == "" {
-		norm = "layernorm"
-	}
-	act := g.str(g.mk("activation"))
-	if act == "" {
-		act = "gelu"
-	}
-	pos := g.str(g.mk("position_embedding_type"))
-	if pos == "" {
-		pos = "learned_absolute"
-	}
-	bias, ok := g.truthy(g.mk("bias"))
-	if !ok {
-		bias = true
-	}
-	experts, _ := g.int64At(g.mk("num_moe_experts"))
-	llamaShape := norm == "rmsnorm" && (act == "swiglu" || act == "fast-swiglu") && pos == "rope" && !bias
-	switch {
-	case llamaShape && experts > 1:
-		return mixtralFamily
-	case llamaShape:
-		return llamaFamily
-	}
-	return gptFamily
-}
-
-type preset struct {
-	name                              string
-	layers, hidden, ffn, heads, group int64
-	rope                              int64 // 0: any
-}
-
-var presets = map[string][]preset{
-	"llm.LlamaConfig": {
-		{"llm.Llama2Config7B", 32, 4096, 11008, 32, 32, 10000},
-		{"llm.Llama2Config13B", 40, 5120, 13824, 40, 40, 10000},
-		{"llm.Llama2Config70B", 80, 8192, 28672, 64, 8, 10000},
-		{"llm.Llama3Config8B", 32, 4096, 14336, 32, 8, 500000},
-		{"llm.Llama3Config70B", 80, 8192, 28672, 64, 8, 500000},
-	},
-	"llm.MixtralConfig": {
-		{"llm.MixtralConfig8x7B", 32, 4096, 14336, 32, 8, 0},
-		{"llm.MixtralConfig8x22B", 56, 6144, 16384, 48, 8, 0},
-	},
-}
-
-// presetNote names the NeMo 2.0 preset class whose sizes the model has.
-func presetNote(g *mig, fam family) string {
-	get := func(k string) int64 { v, _ := g.int64At(g.mk(k)); return v }
-	groups := get("num_query_groups")
-	if groups == 0 {
-		groups = get("num_attention_heads")
-	}
-	rope, ok := g.int64At(g.mk("rotary_base"))
-	if !ok {
-		rope = 10000
-	}
-	for _, p := range presets[fam.config] {
-		if get("num_layers") == p.layers && get("hidden_size") == p.hidden && get("ffn_hidden_size") == p.ffn &&
-			get("num_attention_heads") == p.heads && groups == p.group && (p.rope == 0 || p.rope == rope) {
-			return fmt.Sprintf("The sizes match %s(); that class also brings its own defaults for the settings not written here.", p.name)
-		}
-	}
-	return ""
 }
 
 // normalization: 'layernorm' | 'rmsnorm' | 'layernorm1p' -> GPTConfig
@@ -427,14 +363,14 @@ func (g *mig) activation(cfg *Call) {
 	cfg.add(g.derived("gated_linear_unit", p, boolLit(strings.HasSuffix(s, "glu")), "gated when the activation's name ends in glu"))
 }
 
-func (g *mig) positions(cfg *Call, fam family) {
+func (g *mig) positions(cfg *Call, class string) {
 	p := g.mk("position_embedding_type")
 	switch s := g.str(p); s {
 	case "", "learned_absolute", "rope", "none":
 		cfg.add(g.fromKey("position_embedding_type", p))
 	default:
 		g.skip(p, "no Megatron-Core position embedding of this type")
-		g.warn(p, "position_embedding_type %q has no Megatron-Core counterpart (learned_absolute, rope, none); %s keeps its default", s, fam.config)
+		g.warn(p, "position_embedding_type %q has no Megatron-Core counterpart (learned_absolute, rope, none); %s keeps its default", s, class)
 	}
 }
 

@@ -293,6 +293,8 @@ func (g *mig) checkpoint() *Call {
 		"every_n_epochs", "every_n_train_steps", "save_on_train_epoch_end", "dirpath", "filename", "auto_insert_metric_name"} {
 		c.add(g.fromKey(k, cp+"."+k))
 	}
+	old := g.monitor(c, cp)
+	g.checkpointFilename(c, cp+".filename", old)
 	nemo := "NeMo 2.0 writes no .nemo files: each checkpoint is a directory with weights/ and context/ (ModelCheckpoint(save_context_on_train_end=...))"
 	for _, k := range []string{"always_save_nemo", "save_nemo_on_train_end", "save_best_model", "postfix", "prefix"} {
 		g.skip(cp+"."+k, nemo)
@@ -303,6 +305,82 @@ func (g *mig) checkpoint() *Call {
 	g.skip(cp+".train_time_interval", "pass a datetime.timedelta to ModelCheckpoint(train_time_interval=...) yourself")
 	g.skipRest(cp, "nl.ModelCheckpoint has no such argument")
 	return c
+}
+
+// nemo2Metrics are the metrics a NeMo 2.0 GPT run logs under names a
+// callback can monitor: MegatronStrategy logs val_loss,
+// reduced_train_loss, global_step and step, the optimizer module lr, the
+// data sampler consumed_samples.
+var nemo2Metrics = []string{"val_loss", "reduced_train_loss", "global_step", "step", "lr", "consumed_samples"}
+
+// monitor makes the monitor argument of c (ModelCheckpoint or
+// EarlyStopping, made from the YAML section sec) name a metric NeMo 2.0
+// logs. NeMo 1.0's SFT logged the validation loss as validation_loss and
+// its metric as validation_<name> (megatron_gpt_finetuning_config.yaml
+// monitors validation_${model.data.validation_ds.metric.name}); NeMo 2.0
+// logs val_loss, and a callback monitoring a metric nothing logs fails at
+// the first validation. It returns the YAML's metric when it replaced it,
+// else "".
+func (g *mig) monitor(c *Call, sec string) string {
+	p := sec + ".monitor"
+	s := g.str(p)
+	if s == "" || contains(nemo2Metrics, s) || c.arg("monitor") == nil {
+		return ""
+	}
+	c.add(g.derived("monitor", p, strLit("val_loss"), "the validation loss, as NeMo 2.0 logs it"))
+	if strings.Contains(s, "loss") {
+		g.warn(p, "NeMo 1.0 logged the validation loss as %s; NeMo 2.0 logs it as val_loss, which the script monitors", s)
+		return s
+	}
+	g.warn(p, "NeMo 2.0 does not compute %s during training (it logs val_loss); the script monitors val_loss instead", s)
+	if g.str(sec+".mode") == "max" {
+		c.add(g.derived("mode", sec+".mode", strLit("min"), "val_loss is better when lower"))
+		g.warn(sec+".mode", "mode max was for %s; a loss is better when lower, so the script uses mode min", s)
+	}
+	return s
+}
+
+// checkpointFilename rewrites the metric names in a ModelCheckpoint
+// filename template ("{validation_loss:.3f}") to the names NeMo 2.0 logs:
+// old, the monitor the YAML named, becomes val_loss. Lightning writes 0
+// for a name nothing logs, so other unknown names are only warned about.
+func (g *mig) checkpointFilename(c *Call, p, old string) {
+	s := g.str(p)
+	if s == "" || c.arg("filename") == nil {
+		return
+	}
+	var b strings.Builder
+	var unknown []string
+	rest := s
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i+1])
+		rest = rest[i+1:]
+		j := strings.IndexAny(rest, ":}")
+		if j < 0 {
+			b.WriteString(rest)
+			break
+		}
+		name := rest[:j]
+		switch {
+		case name == old && old != "":
+			name = "val_loss"
+		case name != "epoch" && !contains(nemo2Metrics, name) && !contains(unknown, name):
+			unknown = append(unknown, name)
+		}
+		b.WriteString(name)
+		rest = rest[j:]
+	}
+	if t := b.String(); t != s {
+		c.add(g.derived("filename", p, strLit(t), "named with the metric NeMo 2.0 logs"))
+	}
+	if len(unknown) > 0 {
+		g.warn(p, "the checkpoint filename names %s, which NeMo 2.0 does not log (Lightning writes 0 for it)", strings.Join(unknown, ", "))
+	}
 }
 
 // resume: exp_manager resume flags and model.restore_from_path ->
@@ -375,6 +453,7 @@ func (g *mig) topLevel() {
 	g.skip("cluster_type", "NeMo 2.0 takes the cluster from its launcher (nemo_run)")
 	g.skip("do_training", "the script always trains")
 	g.skip("do_testing", "call trainer.test yourself after llm."+g.m.Recipe)
+	g.skip("inference", "NeMo 1.0's generation settings for evaluating after training; NeMo 2.0 generates with llm.generate")
 	g.skipRest(g.model, modelRest)
 	g.skipRest("", "a top-level key outside the trainer, exp_manager and model sections")
 }

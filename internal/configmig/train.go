@@ -345,6 +345,7 @@ func (g *mig) callbacks() {
 		c := &Call{Func: "EarlyStopping", Imports: []string{impPLCallbacks + "EarlyStopping"}}
 		g.from(c, em+".create_early_stopping_callback")
 		g.passThrough(c, em+".early_stopping_callback_params", nil)
+		g.monitor(c, em+".early_stopping_callback_params")
 		g.m.Callbacks = append(g.m.Callbacks, c)
 	} else {
 		g.skip(em+".create_early_stopping_callback", "off; NeMo 2.0 uses Lightning's EarlyStopping callback")

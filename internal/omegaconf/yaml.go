@@ -69,21 +69,36 @@ func ReadFile(path string) (*Node, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := ReadConfig(path, f)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
+	}
+	return ParseFile(path, data)
+}
+
+// ReadConfig reads a config from r, refusing one larger than MaxFileSize;
+// name names it in errors.
+func ReadConfig(name string, r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB; that is not a training config", path, MaxFileSize>>20)
+		return nil, fmt.Errorf("%s is larger than %d MiB; that is not a training config", name, MaxFileSize>>20)
 	}
+	return data, nil
+}
+
+// ParseFile parses data as [Parse] does; errors name the file name.
+func ParseFile(name string, data []byte) (*Node, error) {
 	n, err := Parse(data)
 	if err != nil {
 		var se *SyntaxError
 		if errors.As(err, &se) {
-			se.File = path
+			se.File = name
 			return nil, se
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return n, nil
 }

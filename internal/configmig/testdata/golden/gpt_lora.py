@@ -148,5 +148,3 @@ if __name__ == "__main__":
 # - line 58, model.data.validation_ds: FineTuningDataModule reads validation.jsonl from dataset_root
 #   with train_ds's dataset settings; NeMo 1.0's evaluation options (metric, names,
 #   tokens_to_generate, write_predictions_to_file) have no counterpart
-# - line 64, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers

@@ -19,6 +19,7 @@ from megatron.core.distributed import DistributedDataParallelConfig
 from megatron.core.optimizer import OptimizerConfig
 from nemo import lightning as nl
 from nemo.collections import llm
+from nemo.collections.llm.gpt.model.base import GPTConfig, GPTModel
 from nemo.collections.nlp.modules.common.tokenizer_utils import get_nmt_tokenizer
 from nemo.lightning.pytorch.callbacks import GarbageCollectionCallback, NsysCallback
 import torch
@@ -35,8 +36,8 @@ def main():
         delimiter=None,  # model.tokenizer.delimiter
         legacy=True,  # NeMo 1.0 default, model.tokenizer.sentencepiece_legacy not set; for a sentencepiece tokenizer; get_nmt_tokenizer defaults to False
     )
-    model = llm.GPTModel(
-        config=llm.GPTConfig(
+    model = GPTModel(
+        config=GPTConfig(
             seq_length=4096,  # model.encoder_seq_length
             num_layers=24,  # model.num_layers
             hidden_size=2048,  # model.hidden_size
@@ -263,7 +264,5 @@ if __name__ == "__main__":
 #   only
 # - line 156, model.data.skip_warmup: Megatron-Core's GPTDataset decides this itself;
 #   PreTrainingDataModule has no such argument
-# - line 174, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting;
-#   its distributed optimizer manages its own buffers
 # - line 179, model.optim.bucket_cap_mb: Megatron-Core's optimizer (OptimizerConfig) has no such
 #   setting; its distributed optimizer manages its own buffers

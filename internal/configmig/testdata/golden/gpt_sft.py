@@ -14,6 +14,8 @@ counterpart are listed at the end of the file.
 # - exp_manager.checkpoint_callback_params.async_save:
 #   exp_manager.checkpoint_callback_params.async_save is not set, so NeMo 1.0 used False; the script
 #   passes ckpt_async_save=False because NeMo 2.0's default is True
+# - line 26, exp_manager.checkpoint_callback_params.monitor: NeMo 1.0 logged the validation loss as
+#   validation_loss; NeMo 2.0 logs it as val_loss, which the script monitors
 # - line 47, model.restore_from_path: NeMo 2.0 cannot read /models/gpt_8b.nemo; convert it first:
 #   nemo-migrate convert --input_path /models/gpt_8b.nemo --output_path /models/gpt_8b_nemo2
 #   --model_id auto
@@ -127,10 +129,10 @@ def main():
         log_dir=None,  # exp_manager.exp_dir
         explicit_log_dir="/results/sft",  # exp_manager.explicit_log_dir
         ckpt=nl.ModelCheckpoint(  # exp_manager.create_checkpoint_callback
-            monitor="validation_loss",  # exp_manager.checkpoint_callback_params.monitor
+            monitor="val_loss",  # exp_manager.checkpoint_callback_params.monitor: 'validation_loss'; the validation loss, as NeMo 2.0 logs it
             save_top_k=1,  # exp_manager.checkpoint_callback_params.save_top_k
             mode="min",  # exp_manager.checkpoint_callback_params.mode
-            filename="sft_chat--{validation_loss:.3f}-{step}",  # exp_manager.checkpoint_callback_params.filename
+            filename="sft_chat--{val_loss:.3f}-{step}",  # exp_manager.checkpoint_callback_params.filename: 'sft_chat--{validation_loss:.3f}-{step}'; named with the metric NeMo 2.0 logs
         ),
         # exp_manager.create_tensorboard_logger is not set: NeMo 1.0 created a TensorBoard logger by
         # default.
@@ -179,5 +181,3 @@ if __name__ == "__main__":
 # - line 81, model.data.validation_ds: FineTuningDataModule reads validation.jsonl from dataset_root
 #   with train_ds's dataset settings; NeMo 1.0's evaluation options (metric, names,
 #   tokens_to_generate, write_predictions_to_file) have no counterpart
-# - line 98, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers

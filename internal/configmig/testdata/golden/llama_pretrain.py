@@ -15,7 +15,7 @@ counterpart are listed at the end of the file.
 #   exp_manager.checkpoint_callback_params.async_save=False is kept explicitly: NeMo 2.0 changed the
 #   default of ckpt_async_save to True
 # - line 23, model: 3 model settings absent from the YAML are written with NeMo 1.0's defaults
-#   because llm.LlamaConfig's differ (marked "NeMo 1.0 default")
+#   because LlamaConfig's differ (marked "NeMo 1.0 default")
 # - line 64, model.optim.sched: CosineAnnealingScheduler defaults to warmup_steps=750 and
 #   constant_steps=80000; the script writes NeMo 1.0's 0 for the ones the YAML leaves out
 
@@ -23,6 +23,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from megatron.core.optimizer import OptimizerConfig
 from nemo import lightning as nl
 from nemo.collections import llm
+from nemo.collections.llm.gpt.model.llama import LlamaConfig, LlamaModel
 from nemo.collections.nlp.modules.common.tokenizer_utils import get_nmt_tokenizer
 import torch
 import torch.nn.functional as F
@@ -34,10 +35,10 @@ def main():
         model_name="meta-llama/Meta-Llama-3-8B",  # model.tokenizer.type
         use_fast=True,  # model.tokenizer.use_fast
     )
-    model = llm.LlamaModel(
-        # The sizes match llm.Llama3Config8B(); that class also brings its own defaults for the
-        # settings not written here.
-        config=llm.LlamaConfig(
+    model = LlamaModel(
+        # The architecture is that of Llama3Config8B(); that class also brings its own defaults for
+        # the settings not written here.
+        config=LlamaConfig(
             seq_length=8192,  # model.encoder_seq_length
             num_layers=32,  # model.num_layers
             hidden_size=4096,  # model.hidden_size
@@ -53,9 +54,9 @@ def main():
             activation_func=F.silu,  # model.activation: 'swiglu'
             gated_linear_unit=True,  # model.activation: 'swiglu'; gated when the activation's name ends in glu
             position_embedding_type="rope",  # model.position_embedding_type
-            hidden_dropout=0.1,  # NeMo 1.0 default, model.hidden_dropout not set; llm.LlamaConfig's default differs
-            attention_dropout=0.1,  # NeMo 1.0 default, model.attention_dropout not set; llm.LlamaConfig's default differs
-            gradient_accumulation_fusion=False,  # NeMo 1.0 default, model.gradient_accumulation_fusion not set; llm.LlamaConfig's default differs
+            hidden_dropout=0.1,  # NeMo 1.0 default, model.hidden_dropout not set; LlamaConfig's default differs
+            attention_dropout=0.1,  # NeMo 1.0 default, model.attention_dropout not set; LlamaConfig's default differs
+            gradient_accumulation_fusion=False,  # NeMo 1.0 default, model.gradient_accumulation_fusion not set; LlamaConfig's default differs
         ),
         tokenizer=tokenizer,
     )
@@ -144,5 +145,3 @@ if __name__ == "__main__":
 # YAML keys with no NeMo 2.0 counterpart:
 # - line 3, name: the run's name; NeMoLogger(name=...) takes exp_manager.name
 # - line 24, model.mcore_gpt: NeMo 2.0 models are always Megatron-Core models
-# - line 62, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers

@@ -13,7 +13,7 @@ counterpart are listed at the end of the file.
 #   exp_manager.checkpoint_callback_params.async_save is not set, so NeMo 1.0 used False; the script
 #   passes ckpt_async_save=False because NeMo 2.0's default is True
 # - line 18, model: 2 model settings absent from the YAML are written with NeMo 1.0's defaults
-#   because llm.MixtralConfig's differ (marked "NeMo 1.0 default")
+#   because MixtralConfig's differ (marked "NeMo 1.0 default")
 # - line 48, model.dist_ckpt_format: the zarr checkpoint format is deprecated in NeMo 2.0 (it loads,
 #   but saving zarr will go away); consider save_ckpt_format="torch_dist"
 # - line 52, model.tokenizer.model: model.tokenizer.model is
@@ -23,6 +23,7 @@ counterpart are listed at the end of the file.
 from megatron.core.optimizer import OptimizerConfig
 from nemo import lightning as nl
 from nemo.collections import llm
+from nemo.collections.llm.gpt.model.mixtral import MixtralConfig, MixtralModel
 from nemo.collections.nlp.modules.common.tokenizer_utils import get_nmt_tokenizer
 import torch
 import torch.nn.functional as F
@@ -34,10 +35,10 @@ def main():
         tokenizer_model="nemo:5d5ee6a1a4f84c2fa0a5c5b6f0a2e9c3_tokenizer.model",  # model.tokenizer.model
         legacy=False,  # model.tokenizer.sentencepiece_legacy
     )
-    model = llm.MixtralModel(
-        # The sizes match llm.MixtralConfig8x7B(); that class also brings its own defaults for the
-        # settings not written here.
-        config=llm.MixtralConfig(
+    model = MixtralModel(
+        # The architecture is that of MixtralConfig8x7B(); that class also brings its own defaults
+        # for the settings not written here.
+        config=MixtralConfig(
             seq_length=4096,  # model.encoder_seq_length
             num_layers=32,  # model.num_layers
             hidden_size=4096,  # model.hidden_size
@@ -58,8 +59,8 @@ def main():
             activation_func=F.silu,  # model.activation: 'swiglu'
             gated_linear_unit=True,  # model.activation: 'swiglu'; gated when the activation's name ends in glu
             position_embedding_type="rope",  # model.position_embedding_type
-            moe_aux_loss_coeff=0.0,  # NeMo 1.0 default, model.moe_aux_loss_coeff not set; llm.MixtralConfig's default differs
-            gradient_accumulation_fusion=False,  # NeMo 1.0 default, model.gradient_accumulation_fusion not set; llm.MixtralConfig's default differs
+            gradient_accumulation_fusion=False,  # NeMo 1.0 default, model.gradient_accumulation_fusion not set; MixtralConfig's default differs
+            moe_aux_loss_coeff=0.0,  # NeMo 1.0 default, model.moe_aux_loss_coeff not set; MixtralConfig's default differs
             max_position_embeddings=32768,  # model.max_position_embeddings
         ),
         tokenizer=tokenizer,
@@ -139,5 +140,3 @@ if __name__ == "__main__":
 # - line 3, name: the run's name; NeMoLogger(name=...) takes exp_manager.name
 # - line 14, exp_manager.create_tensorboard_logger: off
 # - line 19, model.mcore_gpt: NeMo 2.0 models are always Megatron-Core models
-# - line 60, model.optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers

@@ -11,8 +11,8 @@ counterpart are listed at the end of the file.
 #   passes ckpt_parallel_save=False because NeMo 2.0's default is True
 # - dist_ckpt_parallel_load: dist_ckpt_parallel_load is not set, so NeMo 1.0 used False; the script
 #   passes ckpt_parallel_load=False because NeMo 2.0's default is True
-# - line 4, model_config: 1 model settings absent from the YAML are written with NeMo 1.0's defaults
-#   because llm.GPTConfig's differ (marked "NeMo 1.0 default")
+# - line 4, model_config: 2 model settings absent from the YAML are written with NeMo 1.0's defaults
+#   because GPTConfig's differ (marked "NeMo 1.0 default")
 # - line 29, tokenizer.model: tokenizer.model is
 #   "nemo:c4a3cd3e2a9f4f8c8a7a2a3e4b1e0e4f_2b_tokenizer.model", a file stored inside a .nemo
 #   archive; extract it (nemo-migrate convert copies it to the checkpoint's context/) and give its
@@ -24,6 +24,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from megatron.core.optimizer import OptimizerConfig
 from nemo import lightning as nl
 from nemo.collections import llm
+from nemo.collections.llm.gpt.model.base import GPTConfig, GPTModel
 from nemo.collections.nlp.modules.common.tokenizer_utils import get_nmt_tokenizer
 import torch
 import torch.nn.functional as F
@@ -38,8 +39,8 @@ def main():
         merges_file=None,  # tokenizer.merge_file
         legacy=False,  # tokenizer.sentencepiece_legacy
     )
-    model = llm.GPTModel(
-        config=llm.GPTConfig(
+    model = GPTModel(
+        config=GPTConfig(
             seq_length=2048,  # encoder_seq_length
             num_layers=24,  # num_layers
             hidden_size=2048,  # hidden_size
@@ -56,7 +57,8 @@ def main():
             activation_func=F.silu,  # activation: 'fast-swiglu'
             gated_linear_unit=True,  # activation: 'fast-swiglu'; gated when the activation's name ends in glu
             position_embedding_type="rope",  # position_embedding_type
-            gradient_accumulation_fusion=False,  # NeMo 1.0 default, gradient_accumulation_fusion not set; llm.GPTConfig's default differs
+            bias_activation_fusion=True,  # NeMo 1.0 default, bias_activation_fusion not set; GPTConfig's default differs
+            gradient_accumulation_fusion=False,  # NeMo 1.0 default, gradient_accumulation_fusion not set; GPTConfig's default differs
         ),
         tokenizer=tokenizer,
     )
@@ -125,7 +127,5 @@ if __name__ == "__main__":
 # YAML keys with no NeMo 2.0 counterpart:
 # - line 4, mcore_gpt: NeMo 2.0 models are always Megatron-Core models
 # - line 10, max_position_embeddings: GPTConfig sizes the position embeddings from seq_length
-# - line 37, optim.betas: Megatron-Core's optimizer (OptimizerConfig) has no such setting; its
-#   distributed optimizer manages its own buffers
 # - line 46, target: NeMo 2.0 names the model class in the script (llm.GPTModel, ...)
 # - line 47, nemo_version: records the NeMo version that wrote the file
