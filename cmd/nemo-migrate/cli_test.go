@@ -134,3 +134,30 @@ func TestNoRawBytesFromInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSuccessIsNotAnError: what a successful run prints never starts the
+// way an error does ("nemo-migrate <command>: ...").
+func TestSuccessIsNotAnError(t *testing.T) {
+	example, _ := filepath.Abs("../../examples/tiny-llama.nemo")
+	yaml := filepath.Join(t.TempDir(), "model_config.yaml")
+	if out, err := exec.Command("tar", "-xOf", example, "./model_config.yaml").Output(); err != nil {
+		t.Skipf("tar: %v", err)
+	} else {
+		os.WriteFile(yaml, out, 0o644)
+	}
+	for _, args := range [][]string{
+		{"convert", "-i", example, "-o", filepath.Join(t.TempDir(), "out"), "--model_id", "auto"},
+		{"config", yaml, "-o", filepath.Join(t.TempDir(), "train.py")},
+		{"inspect", example},
+	} {
+		code, stdout, stderr := cli(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		for _, l := range strings.Split(stdout+stderr, "\n") {
+			if strings.HasPrefix(l, "nemo-migrate "+args[0]+":") {
+				t.Errorf("%v succeeded but printed %q", args, l)
+			}
+		}
+	}
+}

@@ -116,7 +116,9 @@ func runConfig(e *env, args []string) error {
 	if *asJSON {
 		dest = "the JSON"
 	}
-	fmt.Fprintf(e.stderr, "nemo-migrate config: %s: %d warnings, %d unresolved interpolations, %d keys without a NeMo 2.0 counterpart (all listed in %s)\n",
+	// A summary, not an error: no "nemo-migrate config:" prefix, which
+	// is how failures start.
+	fmt.Fprintf(e.stderr, "migrated %s: %d warnings, %d unresolved interpolations, %d keys without a NeMo 2.0 counterpart (all listed in %s)\n",
 		in, len(m.Warnings), len(m.Unresolved), len(m.Unmapped), dest)
 	return nil
 }
