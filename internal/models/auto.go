@@ -363,6 +363,16 @@ func Auto(y map[string]any) (Model, *Config, error) {
 	case f["activation_func"] == gelu && f["gated_linear_unit"] == false && f["normalization"] == "LayerNorm" &&
 		f["layernorm_zero_centered_gamma"] != true && f["add_bias_linear"] == true && rope && !ropeScaling:
 		m.Class, m.Config = c.starcoder2Model, c.starcoder2
+	case f["activation_func"] == gelu && f["gated_linear_unit"] == false && f["normalization"] == "LayerNorm" &&
+		f["layernorm_zero_centered_gamma"] != true && f["add_bias_linear"] == true &&
+		f["position_embedding_type"] == "learned_absolute" && f["num_query_groups"] == 1 &&
+		f["share_embeddings_and_output_weights"] == false:
+		// GPTBigCode's multi-query attention: convert_starcoder_hf_to_nemo.py.
+		m.Class, m.Config = c.starcoderModel, c.starcoder
+	case swiglu && rms && rope && f["add_qkv_bias"] == true && f["add_bias_linear"] == false &&
+		f["rotary_interleaved"] == true && !ropeScaling && !window:
+		// ChatGLM 2/3: RoPE on interleaved pairs (of part of each head).
+		m.Class, m.Config = c.chatglmModel, c.chatglm
 	case swiglu && rms && rope && window:
 		m.Class, m.Config = c.mistralModel, c.mistral7b
 	case swiglu && rms && rope && f["add_qkv_bias"] == true && f["add_bias_linear"] == false && !ropeScaling && !window:
@@ -675,6 +685,8 @@ func Families() []Family {
 		f("Nemotron", c.nemotronModel, c.nemotron, "layernorm1p, squared-relu, rope"),
 		f("Qwen2", c.qwen2Model, c.qwen2, "SwiGLU, RMSNorm, rope, qkv_bias without bias"),
 		f("Starcoder 2", c.starcoder2Model, c.starcoder2, "LayerNorm, gelu with bias, rope"),
+		f("Starcoder", c.starcoderModel, c.starcoder, "LayerNorm, gelu with bias, learned positions, one query group, untied output"),
+		f("ChatGLM", c.chatglmModel, c.chatglm, "SwiGLU, RMSNorm, rope on interleaved pairs, qkv_bias without bias"),
 		f("Mistral", c.mistralModel, c.mistral7b, "SwiGLU, RMSNorm, rope, window_size"),
 		f("Llama 3.1", c.llamaModel, c.llama31, "SwiGLU, RMSNorm, rope, scale_positional_embedding"),
 		f("Llama", c.llamaModel, c.llama, "SwiGLU, RMSNorm, rope"),

@@ -443,3 +443,94 @@ func TestGemma2(t *testing.T) {
 		t.Errorf("Gemma 2 source against a Gemma config: %v", err)
 	}
 }
+
+// chatglmYAML is the model section convert_chatglm_hf_to_nemo.py writes
+// for chatglm3-6b (megatron_chatglm_config.yaml with the HF values).
+const chatglmYAML = `
+mcore_gpt: true
+encoder_seq_length: 8192
+max_position_embeddings: 8192
+num_layers: 28
+hidden_size: 4096
+ffn_hidden_size: 13696
+num_attention_heads: 32
+num_query_groups: 2
+kv_channels: null
+init_method_std: 0.02
+normalization: rmsnorm
+layernorm_epsilon: 1.0e-05
+activation: fast-swiglu
+bias: false
+qkv_bias: true
+position_embedding_type: rope
+rotary_percentage: 0.5
+rotary_interleaved: true
+share_embeddings_and_output_weights: false
+override_vocab_size: 65024
+bias_activation_fusion: false
+`
+
+// starcoderYAML is what convert_starcoder_hf_to_nemo.py writes for
+// bigcode/starcoder on top of megatron_gpt_config.yaml.
+const starcoderYAML = `
+mcore_gpt: true
+encoder_seq_length: 8192
+max_position_embeddings: 8192
+num_layers: 40
+hidden_size: 6144
+ffn_hidden_size: 24576
+num_attention_heads: 48
+num_query_groups: 1
+init_method_std: 0.02
+normalization: layernorm
+layernorm_epsilon: 1.0e-05
+activation: gelu
+bias: true
+position_embedding_type: learned_absolute
+share_embeddings_and_output_weights: false
+transformer_block_type: pre_ln
+normalize_attention_scores: true
+`
+
+// TestChatGLMAndStarcoder: each maps to its own NeMo 2 class, with every
+// field that changes the network as NeMo 1 built it.
+func TestChatGLMAndStarcoder(t *testing.T) {
+	for _, c := range []struct {
+		yaml, config string
+		want         map[string]any
+	}{
+		{chatglmYAML, chatglmModule + "ChatGLMConfig", map[string]any{
+			"rotary_interleaved": true, "rotary_percent": 0.5, "add_qkv_bias": true, "add_bias_linear": false,
+			"num_query_groups": 2, "kv_channels": nil, "share_embeddings_and_output_weights": false,
+			"activation_func": silu, "gated_linear_unit": true, "normalization": "RMSNorm", "seq_length": 8192,
+			"bias_activation_fusion": false, "make_vocab_size_divisible_by": 128, "layernorm_epsilon": 1e-5,
+		}},
+		{starcoderYAML, starcoderMod + "StarcoderConfig", map[string]any{
+			"num_query_groups": 1, "position_embedding_type": "learned_absolute", "add_bias_linear": true,
+			"activation_func": gelu, "bias_activation_fusion": true, "normalization": "LayerNorm",
+			"share_embeddings_and_output_weights": false, "hidden_dropout": 0.1, "attention_dropout": 0.1,
+			"init_method_std": 0.02, "seq_length": 8192,
+		}},
+	} {
+		m, cfg, err := Auto(decode(t, c.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.Name() != c.config {
+			t.Errorf("auto chose %s, want %s", m.Config.Name(), c.config)
+			continue
+		}
+		for name, want := range c.want {
+			if v, _ := cfg.Value(name); !sameValue(v, want) {
+				t.Errorf("%s.%s = %v, want %v", c.config, name, describeValue(v), describeValue(want))
+			}
+		}
+		a, err := cfg.Arch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Manifest(65024, Options{}); err != nil {
+			t.Errorf("%s: %v", c.config, err)
+		}
+	}
+}
