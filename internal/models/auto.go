@@ -164,6 +164,8 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 	switch pos {
 	case "learned_absolute", "rope", "none":
 		set("position_embedding_type", pos)
+	case "alibi":
+		errs = append(errs, "position_embedding_type alibi (MPT, Baichuan2-13B, Bloom): Megatron-Core's GPT model has no ALiBi and NeMo 2 no model that uses it")
 	default:
 		errs = append(errs, fmt.Sprintf("position_embedding_type %q is not supported by Megatron-Core's GPT model (learned_absolute, rope, none)", pos))
 	}

@@ -120,16 +120,67 @@ var specNames = []string{"", "te_gpt", "megatron_gpt", gemma2Spec}
 // (get_gemma2_layer_spec), which NeMo 2's Gemma2Config builds too.
 const gemma2Spec = "megatron_gemma2"
 
+// otherSpecs says what the NeMo 1 layer specs nemo-migrate does not
+// convert are (megatron_gpt_model.py get_specs), for the refusal.
+var otherSpecs = map[string]string{
+	"megatron_falcon_gpt": "Falcon's decoder layer (convert_falcon_hf_to_nemo.py); NeMo 2 has no Falcon model",
+	"megatron_gpt_full_te_layer_autocast": "TransformerEngine's whole TransformerLayer (decoder.layers.transformer_layer.*); " +
+		"NeMo 2 builds it only in GPTConfig with use_transformer_engine_full_layer_spec, which nemo-migrate does not convert to yet",
+	"te_gpt_hyena":      "NeMo 1's Hyena operator layers; NeMo 2's hyena.py is another model (Evo 2)",
+	"modelopt":          "a ModelOpt (quantization, pruning or distillation) layer",
+	"ammo":              "a ModelOpt (quantization) layer",
+	"decoder_block_gpt": "a block of layers of different kinds (get_gpt_decoder_block_spec)",
+}
+
+// otherTargets says what NeMo 1 model classes other than the GPT ones
+// are, by a part of their name; a .nemo's model_config.yaml names its
+// class in target.
+var otherTargets = []struct{ substr, what string }{
+	{"Mamba", "a Mamba / hybrid model (NemotronH); NeMo 2 loads those as MambaModel, which nemo-migrate does not convert to yet"},
+	{"Griffin", "a Griffin (RecurrentGemma) model; NeMo 2 has none"},
+	{"Retro", "a Retro model; NeMo 2 has none"},
+	{"PromptLearning", "a p-tuning checkpoint (prompt embeddings for a base model), not a model"},
+	{"Adapter", "an adapter checkpoint for a base model, not a model"},
+	{"T5", "an encoder-decoder (T5) model; nemo-migrate converts GPT models"},
+	{"BART", "an encoder-decoder (BART) model; nemo-migrate converts GPT models"},
+	{"Bert", "a BERT model; nemo-migrate converts GPT models"},
+}
+
+// checkTarget refuses a model class other than NeMo 1's GPT model or its
+// fine-tuned form, naming what it is.
+func checkTarget(v any) string {
+	t, _ := v.(string)
+	class := t[strings.LastIndexByte(t, '.')+1:]
+	switch class {
+	case "", "MegatronGPTModel", "MegatronGPTSFTModel":
+		return ""
+	}
+	for _, o := range otherTargets {
+		if strings.Contains(class, o.substr) {
+			return fmt.Sprintf("target: %s is %s", class, o.what)
+		}
+	}
+	return fmt.Sprintf("target: %s is not NeMo 1's GPT model (MegatronGPTModel); nemo-migrate converts GPT models", class)
+}
+
 // checkNEMO1Keys fails for every key that changes the network and has no
 // mapping, unless it holds NeMo 1's default.
 func checkNEMO1Keys(y map[string]any) error {
 	var errs []string
 	for _, k := range slices.Sorted(maps.Keys(y)) {
 		v := y[k]
-		if k == "name" {
+		switch k {
+		case "name":
 			s, _ := v.(string)
-			if !slices.Contains(specNames, s) {
-				errs = append(errs, fmt.Sprintf("name: %v selects NeMo 1's %q layer spec, which NeMo 2 has no model for (only the TransformerEngine GPT layer converts)", v, v))
+			if what, ok := otherSpecs[s]; ok {
+				errs = append(errs, fmt.Sprintf("name: %s selects %s", s, what))
+			} else if !slices.Contains(specNames, s) {
+				errs = append(errs, fmt.Sprintf("name: %v selects NeMo 1's %q layer spec, which NeMo 2 has no model for (only the TransformerEngine GPT layer and Gemma 2's convert)", v, v))
+			}
+			continue
+		case "target":
+			if e := checkTarget(v); e != "" {
+				errs = append(errs, e)
 			}
 			continue
 		}

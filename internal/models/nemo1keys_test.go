@@ -139,3 +139,32 @@ func TestEmbeddingScalingChecked(t *testing.T) {
 		t.Errorf("cross-check against %s: %v", ll.ID, err)
 	}
 }
+
+// TestOtherFamiliesNamed: a checkpoint of a family NeMo 2 has no GPT model
+// for is refused with the family named, not a list of missing tensors.
+func TestOtherFamiliesNamed(t *testing.T) {
+	base := strings.Replace(llama2YAML, "mcore_gpt: true\n", "", 1)
+	for extra, want := range map[string]string{
+		"name: megatron_falcon_gpt":                 "Falcon",
+		"name: megatron_gpt_full_te_layer_autocast": "use_transformer_engine_full_layer_spec",
+		"name: te_gpt_hyena":                        "Hyena",
+		"target: nemo.collections.nlp.models.language_modeling.megatron_mamba_model.MegatronMambaModel":     "NemotronH",
+		"target: nemo.collections.nlp.models.language_modeling.megatron_griffin_model.MegatronGriffinModel": "RecurrentGemma",
+		"target: nemo.collections.nlp.models.language_modeling.megatron_t5_model.MegatronT5Model":           "T5",
+		"target: some.Other":             "not NeMo 1's GPT model",
+		"position_embedding_type: alibi": "ALiBi",
+	} {
+		y := decode(t, strings.Replace(base, "position_embedding_type: rope\n", "", 1)+extra+"\n")
+		if _, _, err := Auto(y); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want it to say %q", extra, err, want)
+		}
+	}
+	for _, ok := range []string{
+		"target: nemo.collections.nlp.models.language_modeling.megatron_gpt_model.MegatronGPTModel",
+		"target: nemo.collections.nlp.models.language_modeling.megatron_gpt_sft_model.MegatronGPTSFTModel",
+	} {
+		if _, _, err := Auto(decode(t, base+ok+"\n")); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
