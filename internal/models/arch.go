@@ -172,6 +172,9 @@ func (a Arch) validate() error {
 	if a.Normalization != "LayerNorm" && a.Normalization != "RMSNorm" {
 		return fmt.Errorf("normalization %q: Megatron-Core supports LayerNorm and RMSNorm", a.Normalization)
 	}
+	if a.SharedExpertFFN > 0 && a.AddBiasLinear {
+		return fmt.Errorf("shared experts with linear biases: Megatron-Core's SharedExpertMLP has none")
+	}
 	if a.LayerSpec == Gemma2Layer && a.Experts > 0 {
 		return fmt.Errorf("the Gemma 2 layer spec has a dense MLP, not %d experts", a.Experts)
 	}

@@ -237,6 +237,9 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 				}
 			}
 			boolField("moe_router_pre_softmax", "moe_router_pre_softmax", false)
+			if _, ok := get("moe_shared_expert_intermediate_size"); ok {
+				intField("moe_shared_expert_intermediate_size", false)
+			}
 			if v, ok := get("moe_grouped_gemm"); ok {
 				if b, isBool := v.(bool); isBool {
 					set("moe_grouped_gemm", b)
@@ -567,6 +570,7 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 	if ya.Experts > 0 && ca.Experts > 0 {
 		cmp("moe_ffn_hidden_size", ya.MoEFFN, ca.MoEFFN)
 		cmp("moe_router_topk", ya.RouterTopK, ca.RouterTopK)
+		cmp("moe_shared_expert_intermediate_size", ya.SharedExpertFFN, ca.SharedExpertFFN)
 	}
 	cmpFloat("layernorm_epsilon", ya.LayerNormEpsilon, ca.LayerNormEpsilon)
 	if ya.PositionEmbedding == "rope" && ca.PositionEmbedding == "rope" {

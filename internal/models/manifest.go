@@ -98,9 +98,6 @@ func (a Arch) Manifest(tokenizerVocab int, opt Options) (*Manifest, error) {
 	if a.Experts > 0 && a.MoELayerFreq != 1 {
 		return nil, fmt.Errorf("%w: moe_layer_freq other than 1 (non-homogeneous layers)", ErrUnsupported)
 	}
-	if a.SharedExpertFFN > 0 {
-		return nil, fmt.Errorf("%w: shared experts", ErrUnsupported)
-	}
 	vocab := a.VocabSize
 	if vocab == 0 {
 		if tokenizerVocab <= 0 {
@@ -234,6 +231,15 @@ func (a Arch) Manifest(tokenizerVocab int, opt Options) (*Manifest, error) {
 			tensor(ex+"linear_fc2.bias", L, E, H)
 		}
 		experts(ex + "linear_fc2")
+		if S := int64(a.SharedExpertFFN); S > 0 {
+			// SharedExpertMLP: an MLP of TE linears without a fused norm
+			// (pre_mlp_layernorm serves it too) and without biases.
+			const sh = layer + "mlp.shared_experts."
+			tensor(sh+"linear_fc1.weight", L, glu*S, H)
+			perLayer(sh+"linear_fc1", ModuleExtraState)
+			tensor(sh+"linear_fc2.weight", L, H, S)
+			perLayer(sh+"linear_fc2", ModuleExtraState)
+		}
 	}
 
 	norm("decoder.final_layernorm", H, false)

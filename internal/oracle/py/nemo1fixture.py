@@ -36,6 +36,9 @@ ARCHS = {
     # num_layers, hidden, ffn, heads, groups, vocab (padded), experts, gated, norm bias
     "llama": dict(L=2, H=64, F=160, heads=4, groups=2, V=384, E=0, gated=True, norm_bias=False, tie=False),
     "mixtral": dict(L=2, H=64, F=96, heads=4, groups=2, V=256, E=4, gated=True, norm_bias=False, tie=False),
+    # Mixtral's layout plus a shared expert of S rows (MoE layers with
+    # moe_shared_expert_intermediate_size, Megatron-Core >= 0.10).
+    "mixtral_shared": dict(L=2, H=64, F=96, heads=4, groups=2, V=256, E=4, gated=True, norm_bias=False, tie=False, S=80),
     "nemotron": dict(L=2, H=64, F=256, heads=4, groups=4, V=256, E=0, gated=False, norm_bias=True, tie=False),
     "gpt": dict(L=3, H=48, F=192, heads=6, groups=6, V=128, E=0, gated=False, norm_bias=True, tie=True),
 }
@@ -110,6 +113,10 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
         pieces.append(Piece(p + "decoder.layers.mlp.router.weight", rnd(L, E, H), (1, E, H)))
         pieces.append(Piece(p + "decoder.layers.mlp.experts.experts.linear_fc1.weight", rnd(L, E, fc1_rows, H), (1, 1, fc1_chunk, H)))
         pieces.append(Piece(p + "decoder.layers.mlp.experts.experts.linear_fc2.weight", rnd(L, E, H, F), (1, 1, H, F // tp)))
+        S = a.get("S", 0)
+        if S:
+            pieces.append(Piece(p + "decoder.layers.mlp.shared_experts.linear_fc1.weight", rnd(L, 2 * S, H), (1, S // tp, H)))
+            pieces.append(Piece(p + "decoder.layers.mlp.shared_experts.linear_fc2.weight", rnd(L, H, S), (1, H, S // tp)))
     else:
         pieces.append(Piece(p + "decoder.layers.mlp.linear_fc1.layer_norm_weight", rnd(L, H), (1, H)))
         if a["norm_bias"]:
@@ -122,15 +129,17 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
     if not a["tie"]:
         pieces.append(Piece(p + "output_layer.weight", rnd(V, H), (V // tp, H)))
 
-    return pieces, te_objects(L, E)
+    return pieces, te_objects(L, E, shared=bool(a.get("S")))
 
 
-def te_objects(L, E, p="model."):
+def te_objects(L, E, p="model.", shared=False):
     """{unique_key: obj}: the TransformerEngine _extra_state objects of L
     layers (E experts each, or a dense MLP when E is 0)."""
     objects = collections.OrderedDict()
     mods = ["self_attention.core_attention", "self_attention.linear_qkv", "self_attention.linear_proj"]
     mods += ["mlp.experts.experts.linear_fc1", "mlp.experts.experts.linear_fc2"] if E else ["mlp.linear_fc1", "mlp.linear_fc2"]
+    if shared:
+        mods += ["mlp.shared_experts.linear_fc1", "mlp.shared_experts.linear_fc2"]
     for m in mods:
         for l in range(L):
             if "experts.experts" in m:
@@ -265,6 +274,8 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
     ]
     if a["E"]:
         lines += ["num_moe_experts: %d" % a["E"], "moe_router_topk: 2"]
+    if a.get("S"):
+        lines += ["moe_shared_expert_intermediate_size: %d" % a["S"], "moe_shared_expert_overlap: false"]
     lines += [
         "tokenizer:",
         "  library: sentencepiece",
