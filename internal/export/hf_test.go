@@ -54,6 +54,7 @@ func TestHuggingFace(t *testing.T) {
 		{arch: "starcoder2", fixture: []string{"--backend", "zarr", "--tp", "2"}},
 		{arch: "nemotron"},
 		{arch: "gpt", fixture: []string{"--form", "dir"}},
+		{arch: "starcoder", fixture: []string{"--tp", "2"}},
 		// Gemma's norms as NeMo 1's importer stored them (1 + w: export
 		// subtracts 1) and as NeMo 2 and Hugging Face store them.
 		{arch: "gemma", fixture: []string{"--tp", "2"}, n2: []string{"--nemo1-norms"}},

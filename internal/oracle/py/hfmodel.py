@@ -17,7 +17,7 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt", "gemma", "gemma2")
+ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt", "starcoder", "gemma", "gemma2")
 
 
 def config(arch, vocab, bos, eos):
@@ -65,6 +65,12 @@ def config(arch, vocab, bos, eos):
             hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=256, norm_eps=1e-5, hidden_act="relu2",
             rope_theta=10000.0, partial_rotary_factor=0.5, tie_word_embeddings=False, **common)
+    if arch == "starcoder":
+        # bigcode/starcoder's shape: multi-query attention, untied output.
+        return transformers.GPTBigCodeConfig(
+            n_embd=48, n_inner=192, n_layer=2, n_head=6, multi_query=True, n_positions=128,
+            activation_function="gelu_pytorch_tanh", layer_norm_epsilon=1e-5, scale_attn_weights=True,
+            tie_word_embeddings=False, **common)
     if arch == "gemma":
         # head_dim other than hidden/heads, as Gemma's 7B has.
         return transformers.GemmaConfig(

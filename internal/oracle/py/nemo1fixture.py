@@ -41,6 +41,9 @@ ARCHS = {
     "mixtral_shared": dict(L=2, H=64, F=96, heads=4, groups=2, V=256, E=4, gated=True, norm_bias=False, tie=False, S=80),
     "nemotron": dict(L=2, H=64, F=256, heads=4, groups=4, V=256, E=0, gated=False, norm_bias=True, tie=False),
     "gpt": dict(L=3, H=48, F=192, heads=6, groups=6, V=128, E=0, gated=False, norm_bias=True, tie=True),
+    # convert_chatglm_hf_to_nemo.py's layout: q/k/v biases only, RoPE on
+    # interleaved pairs of half of each head, two query groups.
+    "chatglm": dict(L=2, H=64, F=160, heads=4, groups=2, V=256, E=0, gated=True, norm_bias=False, tie=False, qkv_bias=True),
 }
 
 
@@ -104,6 +107,8 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
     if a["norm_bias"]:
         pieces.append(Piece(p + "decoder.layers.self_attention.linear_qkv.layer_norm_bias", rnd(L, H), (1, H)))
     pieces.append(Piece(p + "decoder.layers.self_attention.linear_qkv.weight", rnd(L, qkv_rows, H), (1, qkv_rows // tp, H)))
+    if a.get("qkv_bias"):
+        pieces.append(Piece(p + "decoder.layers.self_attention.linear_qkv.bias", rnd(L, qkv_rows), (1, qkv_rows // tp)))
     pieces.append(Piece(p + "decoder.layers.self_attention.linear_proj.weight", rnd(L, H, heads * kv), (1, H, heads * kv // tp)))
     fc1_rows = 2 * F if a["gated"] else F
     # SwiGLU fc1 is two ShardedTensors per TP rank: gate and up halves.
@@ -265,7 +270,7 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
         "activation: %s" % ("swiglu" if a["gated"] else ("squared-relu" if arch == "nemotron" else "gelu")),
         "bias: %s" % ("true" if arch == "gpt" else "false"),
         "position_embedding_type: rope",
-        "rotary_percentage: %s" % ("0.5" if arch == "nemotron" else "1.0"),
+        "rotary_percentage: %s" % ("0.5" if arch in ("nemotron", "chatglm") else "1.0"),
         "share_embeddings_and_output_weights: %s" % ("true" if a["tie"] else "false"),
         "make_vocab_size_divisible_by: 128",
         "precision: %s" % precision,
@@ -274,6 +279,9 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
     ]
     if a["E"]:
         lines += ["num_moe_experts: %d" % a["E"], "moe_router_topk: 2"]
+    if arch == "chatglm":
+        lines += ["qkv_bias: true", "rotary_interleaved: true", "override_vocab_size: %d" % a["V"],
+                  "apply_query_key_layer_scaling: true", "bias_activation_fusion: false"]
     if a.get("S"):
         lines += ["moe_shared_expert_intermediate_size: %d" % a["S"], "moe_shared_expert_overlap: false"]
     lines += [
