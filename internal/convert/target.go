@@ -400,8 +400,68 @@ func resolveTokenizer(ctx context.Context, src *Source, y map[string]any, opts T
 			return nil, nil, fmt.Errorf("%s names the Hugging Face tokenizer %s; pass a local copy with --tokenizer_path, or allow the download", src.NeMo1.Path, repo)
 		}
 		return download(ctx, *opts.Hub, repo)
+	case tokenizer.Megatron:
+		info, err := megatronTokenizer(src, cfg, legacy)
+		return info, nil, err
 	}
-	return nil, nil, fmt.Errorf("%s: tokenizer library %q is not supported (sentencepiece, huggingface and tiktoken are); pass --tokenizer_path", src.NeMo1.Path, lib)
+	return nil, nil, fmt.Errorf("%s: tokenizer library %q is not supported (sentencepiece, huggingface, tiktoken and megatron are); pass --tokenizer_path", src.NeMo1.Path, lib)
+}
+
+// megatronTokenizer reads a tokenizer of NeMo 1's library "megatron" as
+// get_nmt_tokenizer builds it: type GPT2BPETokenizer is transformers'
+// GPT2Tokenizer over the vocab_file and merge_file artifacts,
+// GPTSentencePieceTokenizer a SentencePiece model.
+func megatronTokenizer(src *Source, cfg map[string]any, legacy bool) (*tokenizer.Info, error) {
+	typ, _ := cfg["type"].(string)
+	switch typ {
+	case "GPTSentencePieceTokenizer":
+		model, _ := cfg["model"].(string)
+		if model == "" {
+			return nil, fmt.Errorf("%s: tokenizer.model is empty; pass --tokenizer_path", src.NeMo1.Path)
+		}
+		data, name, err := readArtifact(src, model)
+		if err != nil {
+			return nil, err
+		}
+		return tokenizer.SentencePieceBytes(data, name, src.NeMo1.Path+":"+model, legacy)
+	case "GPT2BPETokenizer", "megatron-gpt-345m":
+	default:
+		return nil, fmt.Errorf("%s: tokenizer library megatron with type %q is not supported (GPT2BPETokenizer and GPTSentencePieceTokenizer are); pass --tokenizer_path", src.NeMo1.Path, typ)
+	}
+	// Both would add tokens after the vocabulary (AutoTokenizer's
+	// special tokens, then add_special_tokens), changing the ids.
+	for _, key := range []string{"special_tokens", "additional_special_tokens"} {
+		if v := cfg[key]; v != nil && !isEmpty(v) {
+			return nil, fmt.Errorf("%s: tokenizer.%s is set; carrying it to NeMo 2 is not supported yet (it adds tokens to the GPT-2 vocabulary): pass --tokenizer_path with a Hugging Face tokenizer directory that has them", src.NeMo1.Path, key)
+		}
+	}
+	vocabRef, _ := cfg["vocab_file"].(string)
+	mergesRef, _ := cfg["merge_file"].(string)
+	if vocabRef == "" || mergesRef == "" {
+		return nil, fmt.Errorf("%s: tokenizer.vocab_file or tokenizer.merge_file is not set, so NeMo 1 downloaded GPT-2's own vocab.json and merges.txt; "+
+			"pass a directory holding them with --tokenizer_library megatron --tokenizer_path DIR (for example the two files of the Hugging Face repository openai-community/gpt2)", src.NeMo1.Path)
+	}
+	vocab, _, err := readArtifact(src, vocabRef)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.vocab_file: %w", err)
+	}
+	merges, _, err := readArtifact(src, mergesRef)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.merge_file: %w", err)
+	}
+	return tokenizer.GPT2BPEBytes(vocab, merges, src.NeMo1.Path+":"+vocabRef, src.NeMo1.Path+":"+mergesRef)
+}
+
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	case string:
+		return v == ""
+	}
+	return false
 }
 
 // readArtifact reads a "nemo:<name>" artifact (or a plain file name) from
