@@ -57,8 +57,8 @@ func runConvert(e *env, args []string) error {
 	fs.stringVar(&in, []string{"input_path", "input", "i"}, "", "the NeMo 1.0 `checkpoint`: .nemo file, extracted directory or model_weights/")
 	fs.stringVar(&out, []string{"output_path", "output", "o"}, "", "the NeMo 2.0 checkpoint `directory` to create")
 	modelID := fs.String("model_id", "", "the target `model`: a NeMo model id (see 'nemo-migrate models'), \"auto\" (the architecture from model_config.yaml), or a NeMo 2.0 checkpoint directory whose model is reused")
-	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (`path`; honoured for .nemo input too)")
-	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece, huggingface or tiktoken (default: guessed from the path)")
+	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's (`path`; honoured for .nemo input too): a SentencePiece .model file, a Hugging Face tokenizer directory (or, with --tokenizer_library huggingface, a Hub repository id), or with --tokenizer_library megatron a directory holding GPT-2's vocab.json and merges.txt")
+	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece, huggingface, tiktoken or megatron (default: guessed from the path)")
 	tokVocab := fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary `file` (JSON, as NeMo's TiktokenTokenizer reads); overrides every other tokenizer source")
 	fs.String("tokenizer_model_name", "TiktokenTokenizer", "accepted for compatibility with NeMo's converter, whose only tokenizer model `name` for --tokenizer_vocab_file is TiktokenTokenizer")
 	offline := fs.Bool("offline", false, "never download a Hugging Face tokenizer (otherwise one named by the checkpoint is fetched from $HF_ENDPOINT, default the public Hub, with $HF_TOKEN)")
@@ -81,6 +81,9 @@ func runConvert(e *env, args []string) error {
 		return usagef("--model_id is required: a NeMo model id (see 'nemo-migrate models'), \"auto\", or a NeMo 2.0 checkpoint directory")
 	}
 	target := &convert.TargetOptions{ModelID: *modelID, TokenizerPath: *tokPath, TokenizerLibrary: *tokLib, TokenizerVocabFile: *tokVocab}
+	if err := target.CheckTokenizer(); err != nil {
+		return usagef("%v", err)
+	}
 	if !*offline {
 		target.Hub = hubConfig()
 	}

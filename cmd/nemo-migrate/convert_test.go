@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,45 @@ func TestConvertUsage(t *testing.T) {
 	code, _, stderr := runCmd(t, "convert", "-i", "missing.nemo", "-o", filepath.Join(t.TempDir(), "o"), "--model_id", "auto")
 	if code != 1 || !strings.Contains(stderr, "missing.nemo") {
 		t.Errorf("missing input: code %d, %q", code, stderr)
+	}
+}
+
+// TestTokenizerFlagsUsage: a tokenizer library without a tokenizer, an
+// unknown library, or a tiktoken file named with another library is a
+// usage error (exit 2) naming the flags and what to pass, not ignored.
+func TestTokenizerFlagsUsage(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "o")
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--tokenizer_library", "huggingface"}, []string{"--tokenizer_library huggingface", "--tokenizer_path", "Hugging Face tokenizer directory", "Hub repository id"}},
+		{[]string{"--tokenizer-library=sentencepiece"}, []string{"--tokenizer_library sentencepiece", "--tokenizer_path", ".model"}},
+		{[]string{"--tokenizer_library", "megatron"}, []string{"--tokenizer_path", "vocab.json and merges.txt"}},
+		{[]string{"--tokenizer_library", "tiktoken"}, []string{"--tokenizer_vocab_file"}},
+		{[]string{"--tokenizer_library", "spm", "--tokenizer_path", example}, []string{`"spm"`, "sentencepiece, huggingface, tiktoken, megatron"}},
+		{[]string{"--tokenizer_library", "huggingface", "--tokenizer_vocab_file", "v.json"}, []string{"--tokenizer_vocab_file", "tiktoken"}},
+	} {
+		for _, cmd := range [][]string{{"convert", "-i", example, "-o", out, "--model_id", "auto"}, {"export", "-i", example, "-o", out}} {
+			if cmd[0] == "export" && slices.Contains(c.args, "--tokenizer_vocab_file") {
+				continue // export has no such flag
+			}
+			code, _, stderr := runCmd(t, append(cmd, c.args...)...)
+			if code != 2 {
+				t.Errorf("%s %v: code %d, want 2 (%s)", cmd[0], c.args, code, stderr)
+			}
+			for _, w := range c.want {
+				if cmd[0] == "export" && w == "Hub repository id" {
+					continue
+				}
+				if !strings.Contains(stderr, w) {
+					t.Errorf("%s %v: error does not mention %q: %s", cmd[0], c.args, w, stderr)
+				}
+			}
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a usage error wrote the output")
 	}
 }
 

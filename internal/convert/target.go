@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"os"
 	"path"
@@ -25,8 +26,8 @@ type TargetOptions struct {
 	// from model_config.yaml), or a NeMo 2.0 checkpoint directory.
 	ModelID string
 
-	TokenizerPath      string // a SentencePiece model or Hugging Face directory; honoured for .nemo input too
-	TokenizerLibrary   string // sentencepiece, huggingface or tiktoken; "" guesses from the path
+	TokenizerPath      string // a SentencePiece model, a Hugging Face directory (or, with library huggingface, a Hub id) or a GPT-2 directory; honoured for .nemo input too
+	TokenizerLibrary   string // sentencepiece, huggingface, tiktoken or megatron; "" guesses from the path
 	TokenizerVocabFile string // a tiktoken vocabulary; overrides the other sources
 
 	// Hub downloads a Hugging Face tokenizer when the checkpoint names one
@@ -36,6 +37,35 @@ type TargetOptions struct {
 	// dtype is the parameter dtype of the output ("" keeps the source's);
 	// Options.DType sets it.
 	dtype string
+}
+
+// CheckTokenizer reports tokenizer options that cannot mean anything, in
+// the words of NeMo's converter flags: a library without a tokenizer to
+// read with it, a library this package does not know, or a tiktoken
+// vocabulary file named with another library.
+func (o TargetOptions) CheckTokenizer() error {
+	lib := tokenizer.Library(o.TokenizerLibrary)
+	switch lib {
+	case "", tokenizer.SentencePiece, tokenizer.HuggingFace, tokenizer.Tiktoken, tokenizer.Megatron:
+	default:
+		return fmt.Errorf("--tokenizer_library %q is not one of sentencepiece, huggingface, tiktoken, megatron", o.TokenizerLibrary)
+	}
+	if o.TokenizerVocabFile != "" {
+		if lib != "" && lib != tokenizer.Tiktoken {
+			return fmt.Errorf("--tokenizer_vocab_file is a tiktoken vocabulary, but --tokenizer_library is %s: drop --tokenizer_library or pass tiktoken", lib)
+		}
+		return nil
+	}
+	if lib == "" || o.TokenizerPath != "" {
+		return nil
+	}
+	what := map[tokenizer.Library]string{
+		tokenizer.SentencePiece: "a SentencePiece .model file",
+		tokenizer.HuggingFace:   "a local Hugging Face tokenizer directory (tokenizer.json or vocabulary files, tokenizer_config.json) or, for convert, a Hub repository id such as meta-llama/Meta-Llama-3-8B",
+		tokenizer.Tiktoken:      "a tiktoken JSON vocabulary (or pass it with --tokenizer_vocab_file)",
+		tokenizer.Megatron:      "a directory holding a GPT-2 vocab.json and merges.txt",
+	}[lib]
+	return fmt.Errorf("--tokenizer_library %s names no tokenizer: also pass --tokenizer_path with %s (without --tokenizer_path the checkpoint's own tokenizer is used, and --tokenizer_library is not needed)", lib, what)
 }
 
 // Target is the NeMo 2.0 model a conversion produces.
@@ -67,6 +97,9 @@ func (t *Target) Close() {
 // difference that would make the load fail is an error, before anything is
 // written.
 func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Target, error) {
+	if err := opts.CheckTokenizer(); err != nil {
+		return nil, err
+	}
 	y, err := readModelConfig(src)
 	if err != nil {
 		return nil, err
@@ -361,7 +394,16 @@ func resolveTokenizer(ctx context.Context, src *Source, y map[string]any, opts T
 		info, err := tokenizer.Load(opts.TokenizerVocabFile, tokenizer.Tiktoken, false)
 		return info, nil, err
 	case opts.TokenizerPath != "":
-		info, err := tokenizer.Load(opts.TokenizerPath, tokenizer.Library(opts.TokenizerLibrary), legacy)
+		lib := tokenizer.Library(opts.TokenizerLibrary)
+		if _, err := os.Stat(opts.TokenizerPath); errors.Is(err, fs.ErrNotExist) && lib == tokenizer.HuggingFace {
+			if repo := hubRepo(opts.TokenizerPath); repo != "" {
+				if opts.Hub == nil {
+					return nil, nil, fmt.Errorf("--tokenizer_path %s is not a local path, and downloads from the Hugging Face Hub are off; pass a local tokenizer directory", repo)
+				}
+				return download(ctx, *opts.Hub, repo)
+			}
+		}
+		info, err := tokenizer.Load(opts.TokenizerPath, lib, legacy)
 		return info, nil, err
 	}
 	if cfg == nil {
