@@ -62,6 +62,17 @@ type env struct {
 	// isTerminal reports whether stderr is a terminal (progress is shown
 	// only there).
 	isTerminal bool
+	// lookupEnv reads an environment variable; nil means the process's.
+	lookupEnv func(string) string
+}
+
+// getenv reads an environment variable through e.lookupEnv, so tests can
+// give a command its own environment.
+func (e *env) getenv(key string) string {
+	if e.lookupEnv != nil {
+		return e.lookupEnv(key)
+	}
+	return os.Getenv(key)
 }
 
 type command struct {

@@ -30,8 +30,9 @@ type TargetOptions struct {
 	TokenizerLibrary   string // sentencepiece, huggingface, tiktoken or megatron; "" guesses from the path
 	TokenizerVocabFile string // a tiktoken vocabulary; overrides the other sources
 
-	// Hub downloads a Hugging Face tokenizer when the checkpoint names one
-	// by repository id and no local copy is given. nil forbids downloads.
+	// Hub fetches a Hugging Face tokenizer when the checkpoint names one
+	// by repository id and no local copy is given: from its cache, else
+	// downloaded unless it is Offline. nil forbids both.
 	Hub *tokenizer.HubConfig
 
 	// dtype is the parameter dtype of the output ("" keeps the source's);
@@ -556,20 +557,27 @@ func hubRepo(s string) string {
 	return s
 }
 
+// download fetches a Hub repository's tokenizer: from the local Hugging
+// Face cache when it has it, else downloaded into a temporary directory
+// that cleanup removes.
 func download(ctx context.Context, hub tokenizer.HubConfig, repo string) (*tokenizer.Info, func(), error) {
 	dir, err := os.MkdirTemp("", "nemo-migrate-hub-")
 	if err != nil {
 		return nil, nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	if _, err := tokenizer.Download(ctx, hub, repo, "", dir); err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	info, err := tokenizer.Load(dir, tokenizer.HuggingFace, false)
+	got, err := tokenizer.FetchTokenizer(ctx, hub, repo, "", dir)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
+	}
+	info, err := tokenizer.Load(got.Dir, tokenizer.HuggingFace, false)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if got.Cached {
+		info.Origin = fmt.Sprintf("the tokenizer of %s comes from the Hugging Face cache (%s, commit %s), without a download", repo, got.Dir, got.Commit)
 	}
 	return info, cleanup, nil
 }

@@ -11,15 +11,17 @@
 // place in context/ and the vocabulary facts (size, special ids) the
 // converter checks against the checkpoint's embedding with
 // [CheckEmbedding]. Nothing here reads the environment or global state:
-// callers pass paths, endpoints and tokens explicitly.
+// callers pass paths, endpoints and tokens explicitly ([HubFromEnv] turns
+// an environment lookup the caller gives into a [HubConfig]).
 //
 // A converter gets an Info from whichever source it has:
 //
 //	SentencePieceBytes(data, name, src, legacy)  // a .nemo artifact
 //	GPT2BPEBytes(vocab, merges, vsrc, msrc)      // a .nemo's vocab_file and merge_file
 //	Load(path, lib, legacy)                      // --tokenizer_path / --tokenizer_vocab_file
-//	Download(ctx, cfg, repo, rev, tmp)           // a Hub id from the NeMo 1 YAML,
-//	ReadHFDir(tmp) then (*HFTokenizer).Info()    // then read like a local directory
+//	FetchTokenizer(ctx, cfg, repo, rev, tmp)     // a Hub id from the NeMo 1 YAML: the
+//	                                             // cache's snapshot, else downloaded,
+//	ReadHFDir(dir) then (*HFTokenizer).Info()    // then read like a local directory
 //
 // then checks it with CheckEmbedding(info, rows), records info.Class,
 // info.Arg and info.Path in io.json and model.yaml, and writes the files
@@ -105,6 +107,9 @@ type Info struct {
 	// Notes are facts worth telling the user that are not errors, such as
 	// a special token that could not be resolved to an id.
 	Notes []string `json:"notes,omitempty"`
+	// Origin says where the files came from when that is worth telling,
+	// such as a Hugging Face cache snapshot.
+	Origin string `json:"origin,omitempty"`
 }
 
 // File is one file of a tokenizer that goes into context/.
