@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"text/tabwriter"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/bytesize"
@@ -14,14 +13,17 @@ import (
 )
 
 // hubConfig reads the Hugging Face Hub settings from the environment, as
-// huggingface_hub does: HF_ENDPOINT, HF_TOKEN and the proxy variables.
-func hubConfig() *tokenizer.HubConfig {
-	return &tokenizer.HubConfig{
-		Endpoint:  os.Getenv("HF_ENDPOINT"),
-		Token:     os.Getenv("HF_TOKEN"),
-		Proxy:     http.ProxyFromEnvironment,
-		UserAgent: "nemo-migrate",
+// huggingface_hub does (tokenizer.HubFromEnv: endpoint, token or the
+// token file of 'hf auth login', cache, offline mode), and the proxy
+// variables. --offline forbids downloads as HF_HUB_OFFLINE=1 does.
+func (e *env) hubConfig(offline bool) *tokenizer.HubConfig {
+	c := tokenizer.HubFromEnv(e.getenv)
+	c.Proxy = http.ProxyFromEnvironment
+	c.UserAgent = "nemo-migrate"
+	if offline && !c.Offline {
+		c.Offline, c.OfflineReason = true, "--offline"
 	}
+	return c
 }
 
 const convertHelp = `Convert turns a NeMo 1.0 checkpoint into a NeMo 2.0 checkpoint directory
@@ -58,11 +60,11 @@ func runConvert(e *env, args []string) error {
 	fs.stringVar(&in, []string{"input_path", "input", "i"}, "", "the NeMo 1.0 `checkpoint`: .nemo file, extracted directory or model_weights/")
 	fs.stringVar(&out, []string{"output_path", "output", "o"}, "", "the NeMo 2.0 checkpoint `directory` to create")
 	modelID := fs.String("model_id", "", "the target `model`: a NeMo model id (see 'nemo-migrate models'), \"auto\" (the architecture from model_config.yaml), or a NeMo 2.0 checkpoint directory whose model is reused")
-	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (`path`; honoured for .nemo input too)")
-	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece, huggingface or tiktoken (default: guessed from the path)")
+	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's (`path`; honoured for .nemo input too): a SentencePiece .model file, a Hugging Face tokenizer directory (or, with --tokenizer_library huggingface, a Hub repository id), or with --tokenizer_library megatron a directory holding GPT-2's vocab.json and merges.txt")
+	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece, huggingface, tiktoken or megatron (default: guessed from the path)")
 	tokVocab := fs.String("tokenizer_vocab_file", "", "a tiktoken vocabulary `file` (JSON, as NeMo's TiktokenTokenizer reads); overrides every other tokenizer source")
 	fs.String("tokenizer_model_name", "TiktokenTokenizer", "accepted for compatibility with NeMo's converter, whose only tokenizer model `name` for --tokenizer_vocab_file is TiktokenTokenizer")
-	offline := fs.Bool("offline", false, "never download a Hugging Face tokenizer (otherwise one named by the checkpoint is fetched from $HF_ENDPOINT, default the public Hub, with $HF_TOKEN)")
+	offline := fs.Bool("offline", false, "never download a Hugging Face tokenizer, as HF_HUB_OFFLINE=1 (one named by the checkpoint is taken from the Hugging Face cache, $HF_HUB_CACHE or ~/.cache/huggingface/hub, else downloaded from $HF_ENDPOINT, default the public Hub, with $HF_TOKEN or the token 'hf auth login' stored)")
 	dtype := fs.String("dtype", "", "cast the parameters to this `dtype`: bfloat16, float16 or float32 (default: keep the checkpoint's)")
 	force := fs.Bool("force", false, "replace an existing non-empty output directory")
 	dryRun := fs.Bool("dry-run", false, "print the plan (every key mapping, shape, byte count and file) and checks; write nothing")
@@ -83,9 +85,10 @@ func runConvert(e *env, args []string) error {
 		return usagef("--model_id is required: a NeMo model id (see 'nemo-migrate models'), \"auto\", or a NeMo 2.0 checkpoint directory")
 	}
 	target := &convert.TargetOptions{ModelID: *modelID, TokenizerPath: *tokPath, TokenizerLibrary: *tokLib, TokenizerVocabFile: *tokVocab}
-	if !*offline {
-		target.Hub = hubConfig()
+	if err := target.CheckTokenizer(); err != nil {
+		return usagef("%v", err)
 	}
+	target.Hub = e.hubConfig(*offline)
 	dt, err := normalizeDType(*dtype)
 	if err != nil {
 		return err

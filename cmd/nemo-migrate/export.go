@@ -51,8 +51,8 @@ func runExport(e *env, args []string) error {
 	fs.stringVar(&in, []string{"input_path", "input", "i"}, "", "the NeMo `checkpoint`: a NeMo 1.0 .nemo, extracted directory or model_weights/, or a NeMo 2.0 checkpoint directory")
 	fs.stringVar(&out, []string{"output_path", "output", "o"}, "", "the Hugging Face checkpoint `directory` to create")
 	format := fs.String("format", "hf", "the output `format`: hf (Hugging Face transformers)")
-	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's: a SentencePiece .model file or a Hugging Face tokenizer directory (`path`)")
-	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece or huggingface (default: guessed from the path)")
+	tokPath := fs.String("tokenizer_path", "", "the tokenizer to use instead of the checkpoint's: a SentencePiece .model file, a Hugging Face tokenizer directory, or with --tokenizer_library megatron a directory holding GPT-2's vocab.json and merges.txt (`path`)")
+	tokLib := fs.String("tokenizer_library", "", "the `library` of --tokenizer_path: sentencepiece, huggingface or megatron (default: guessed from the path)")
 	dtype := fs.String("dtype", "", "cast the parameters to this `dtype`: bfloat16, float16 or float32 (default: keep the checkpoint's)")
 	shard := fs.String("shard-size", "5GB", "the most tensor bytes per safetensors file: a `size` as Hugging Face's max_shard_size takes it, such as 5GB, 500MB, 2GiB or a byte count")
 	force := fs.Bool("force", false, "replace an existing non-empty output directory")
@@ -86,6 +86,9 @@ func runExport(e *env, args []string) error {
 	}
 	opts := export.Options{Input: in, Output: out, Force: *force, ShardSize: shardSize, DType: dt, SpoolDir: *spool,
 		Tokenizer: convert.TargetOptions{TokenizerPath: *tokPath, TokenizerLibrary: *tokLib}}
+	if err := opts.Tokenizer.CheckTokenizer(); err != nil {
+		return usagef("%v", err)
+	}
 	if *dryRun {
 		plan, err := export.DryRun(e.ctx, opts)
 		if err != nil {

@@ -206,12 +206,16 @@ func inspectPath(ctx context.Context, path string) (*inspectReport, error) {
 			}
 			rep.Model = summarize(cfg, summaryKeys)
 			if tok, ok := m["tokenizer"].(map[string]any); ok {
-				rep.Tokenizer = summarize(tok, []string{"_target_", "library", "type", "model", "model_path", "pretrained_model_name", "vocab_file", "sentencepiece_legacy", "legacy"})
+				rep.Tokenizer = summarize(tok, tokenizerKeys)
 			}
 		}
 	}
 	return rep, nil
 }
+
+// tokenizerKeys are the tokenizer settings inspect shows, as NeMo 1's
+// model_config.yaml and NeMo 2's model.yaml spell them.
+var tokenizerKeys = []string{"_target_", "library", "type", "model", "model_path", "pretrained_model_name", "vocab_file", "merge_file", "merges_file", "use_fast", "sentencepiece_legacy", "legacy"}
 
 func printInspect(w io.Writer, rep *inspectReport) error {
 	fmt.Fprintf(w, "path:     %s\n", rep.Path)
@@ -223,7 +227,7 @@ func printInspect(w io.Writer, rep *inspectReport) error {
 		fmt.Fprintf(w, "model:    %s\n", formatSummary(rep.Model, summaryKeys))
 	}
 	if len(rep.Tokenizer) > 0 {
-		fmt.Fprintf(w, "tokenizer: %s\n", formatSummary(rep.Tokenizer, []string{"_target_", "library", "type", "model", "model_path", "pretrained_model_name", "vocab_file", "sentencepiece_legacy", "legacy"}))
+		fmt.Fprintf(w, "tokenizer: %s\n", formatSummary(rep.Tokenizer, tokenizerKeys))
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "note:     %s\n", n)

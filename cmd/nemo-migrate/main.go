@@ -74,6 +74,18 @@ type env struct {
 	// describe, if set, is handed each command's flags instead of running
 	// it: shell completion learns the flags from the commands themselves.
 	describe func(*flagSet)
+
+	// lookupEnv reads an environment variable; nil means the process's.
+	lookupEnv func(string) string
+}
+
+// getenv reads an environment variable through e.lookupEnv, so tests can
+// give a command its own environment.
+func (e *env) getenv(key string) string {
+	if e.lookupEnv != nil {
+		return e.lookupEnv(key)
+	}
+	return os.Getenv(key)
 }
 
 // errDescribed ends a command run only to describe its flags.

@@ -123,4 +123,21 @@ func TestHubDownload(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--tokenizer_path") {
 		t.Errorf("offline: %v", err)
 	}
+
+	// --tokenizer_library huggingface --tokenizer_path <Hub id> fetches
+	// it as well; without the library it is a path, which is not there.
+	out2 := filepath.Join(t.TempDir(), "out2")
+	_, err = Run(context.Background(), Options{Input: input, Output: out2, Target: &TargetOptions{ModelID: "auto",
+		TokenizerPath: "acme/tiny-llm", TokenizerLibrary: "huggingface", Hub: &tokenizer.HubConfig{Endpoint: hub.URL, Token: "secret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out2, "context", tokenizer.HFContextDir, "tokenizer.json")); err != nil {
+		t.Error(err)
+	}
+	_, err = Run(context.Background(), Options{Input: input, Output: filepath.Join(t.TempDir(), "o"), Target: &TargetOptions{ModelID: "auto",
+		TokenizerPath: "acme/tiny-llm", Hub: &tokenizer.HubConfig{Endpoint: hub.URL, Token: "secret"}}})
+	if err == nil || !strings.Contains(err.Error(), "acme/tiny-llm") {
+		t.Errorf("a Hub id without --tokenizer_library huggingface: %v", err)
+	}
 }

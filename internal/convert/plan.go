@@ -93,6 +93,9 @@ func (p *Plan) describeTarget(t *Target) {
 	p.Tokenizer = fmt.Sprintf("%s (%s)", t.Tokenizer.Class, t.Tokenizer.Path)
 	p.VocabSize = t.Tokenizer.VocabSize
 	p.Warnings = append(p.Warnings, t.Warnings...)
+	if t.Tokenizer.Origin != "" {
+		p.Notes = append(p.Notes, t.Tokenizer.Origin)
+	}
 }
 
 // tensorFile holds the tensors convert writes itself (from a zarr source).

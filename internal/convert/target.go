@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"os"
 	"path"
@@ -25,17 +26,47 @@ type TargetOptions struct {
 	// from model_config.yaml), or a NeMo 2.0 checkpoint directory.
 	ModelID string
 
-	TokenizerPath      string // a SentencePiece model or Hugging Face directory; honoured for .nemo input too
-	TokenizerLibrary   string // sentencepiece, huggingface or tiktoken; "" guesses from the path
+	TokenizerPath      string // a SentencePiece model, a Hugging Face directory (or, with library huggingface, a Hub id) or a GPT-2 directory; honoured for .nemo input too
+	TokenizerLibrary   string // sentencepiece, huggingface, tiktoken or megatron; "" guesses from the path
 	TokenizerVocabFile string // a tiktoken vocabulary; overrides the other sources
 
-	// Hub downloads a Hugging Face tokenizer when the checkpoint names one
-	// by repository id and no local copy is given. nil forbids downloads.
+	// Hub fetches a Hugging Face tokenizer when the checkpoint names one
+	// by repository id and no local copy is given: from its cache, else
+	// downloaded unless it is Offline. nil forbids both.
 	Hub *tokenizer.HubConfig
 
 	// dtype is the parameter dtype of the output ("" keeps the source's);
 	// Options.DType sets it.
 	dtype string
+}
+
+// CheckTokenizer reports tokenizer options that cannot mean anything, in
+// the words of NeMo's converter flags: a library without a tokenizer to
+// read with it, a library this package does not know, or a tiktoken
+// vocabulary file named with another library.
+func (o TargetOptions) CheckTokenizer() error {
+	lib := tokenizer.Library(o.TokenizerLibrary)
+	switch lib {
+	case "", tokenizer.SentencePiece, tokenizer.HuggingFace, tokenizer.Tiktoken, tokenizer.Megatron:
+	default:
+		return fmt.Errorf("--tokenizer_library %q is not one of sentencepiece, huggingface, tiktoken, megatron", o.TokenizerLibrary)
+	}
+	if o.TokenizerVocabFile != "" {
+		if lib != "" && lib != tokenizer.Tiktoken {
+			return fmt.Errorf("--tokenizer_vocab_file is a tiktoken vocabulary, but --tokenizer_library is %s: drop --tokenizer_library or pass tiktoken", lib)
+		}
+		return nil
+	}
+	if lib == "" || o.TokenizerPath != "" {
+		return nil
+	}
+	what := map[tokenizer.Library]string{
+		tokenizer.SentencePiece: "a SentencePiece .model file",
+		tokenizer.HuggingFace:   "a local Hugging Face tokenizer directory (tokenizer.json or vocabulary files, tokenizer_config.json) or, for convert, a Hub repository id such as meta-llama/Meta-Llama-3-8B",
+		tokenizer.Tiktoken:      "a tiktoken JSON vocabulary (or pass it with --tokenizer_vocab_file)",
+		tokenizer.Megatron:      "a directory holding a GPT-2 vocab.json and merges.txt",
+	}[lib]
+	return fmt.Errorf("--tokenizer_library %s names no tokenizer: also pass --tokenizer_path with %s (without --tokenizer_path the checkpoint's own tokenizer is used, and --tokenizer_library is not needed)", lib, what)
 }
 
 // Target is the NeMo 2.0 model a conversion produces.
@@ -67,6 +98,9 @@ func (t *Target) Close() {
 // difference that would make the load fail is an error, before anything is
 // written.
 func ResolveTarget(ctx context.Context, src *Source, opts TargetOptions) (*Target, error) {
+	if err := opts.CheckTokenizer(); err != nil {
+		return nil, err
+	}
 	y, err := readModelConfig(src)
 	if err != nil {
 		return nil, err
@@ -361,7 +395,16 @@ func resolveTokenizer(ctx context.Context, src *Source, y map[string]any, opts T
 		info, err := tokenizer.Load(opts.TokenizerVocabFile, tokenizer.Tiktoken, false)
 		return info, nil, err
 	case opts.TokenizerPath != "":
-		info, err := tokenizer.Load(opts.TokenizerPath, tokenizer.Library(opts.TokenizerLibrary), legacy)
+		lib := tokenizer.Library(opts.TokenizerLibrary)
+		if _, err := os.Stat(opts.TokenizerPath); errors.Is(err, fs.ErrNotExist) && lib == tokenizer.HuggingFace {
+			if repo := hubRepo(opts.TokenizerPath); repo != "" {
+				if opts.Hub == nil {
+					return nil, nil, fmt.Errorf("--tokenizer_path %s is not a local path, and downloads from the Hugging Face Hub are off; pass a local tokenizer directory", repo)
+				}
+				return download(ctx, *opts.Hub, repo)
+			}
+		}
+		info, err := tokenizer.Load(opts.TokenizerPath, lib, legacy)
 		return info, nil, err
 	}
 	if cfg == nil {
@@ -400,8 +443,68 @@ func resolveTokenizer(ctx context.Context, src *Source, y map[string]any, opts T
 			return nil, nil, fmt.Errorf("%s names the Hugging Face tokenizer %s; pass a local copy with --tokenizer_path, or allow the download", src.NeMo1.Path, repo)
 		}
 		return download(ctx, *opts.Hub, repo)
+	case tokenizer.Megatron:
+		info, err := megatronTokenizer(src, cfg, legacy)
+		return info, nil, err
 	}
-	return nil, nil, fmt.Errorf("%s: tokenizer library %q is not supported (sentencepiece, huggingface and tiktoken are); pass --tokenizer_path", src.NeMo1.Path, lib)
+	return nil, nil, fmt.Errorf("%s: tokenizer library %q is not supported (sentencepiece, huggingface, tiktoken and megatron are); pass --tokenizer_path", src.NeMo1.Path, lib)
+}
+
+// megatronTokenizer reads a tokenizer of NeMo 1's library "megatron" as
+// get_nmt_tokenizer builds it: type GPT2BPETokenizer is transformers'
+// GPT2Tokenizer over the vocab_file and merge_file artifacts,
+// GPTSentencePieceTokenizer a SentencePiece model.
+func megatronTokenizer(src *Source, cfg map[string]any, legacy bool) (*tokenizer.Info, error) {
+	typ, _ := cfg["type"].(string)
+	switch typ {
+	case "GPTSentencePieceTokenizer":
+		model, _ := cfg["model"].(string)
+		if model == "" {
+			return nil, fmt.Errorf("%s: tokenizer.model is empty; pass --tokenizer_path", src.NeMo1.Path)
+		}
+		data, name, err := readArtifact(src, model)
+		if err != nil {
+			return nil, err
+		}
+		return tokenizer.SentencePieceBytes(data, name, src.NeMo1.Path+":"+model, legacy)
+	case "GPT2BPETokenizer", "megatron-gpt-345m":
+	default:
+		return nil, fmt.Errorf("%s: tokenizer library megatron with type %q is not supported (GPT2BPETokenizer and GPTSentencePieceTokenizer are); pass --tokenizer_path", src.NeMo1.Path, typ)
+	}
+	// Both would add tokens after the vocabulary (AutoTokenizer's
+	// special tokens, then add_special_tokens), changing the ids.
+	for _, key := range []string{"special_tokens", "additional_special_tokens"} {
+		if v := cfg[key]; v != nil && !isEmpty(v) {
+			return nil, fmt.Errorf("%s: tokenizer.%s is set; carrying it to NeMo 2 is not supported yet (it adds tokens to the GPT-2 vocabulary): pass --tokenizer_path with a Hugging Face tokenizer directory that has them", src.NeMo1.Path, key)
+		}
+	}
+	vocabRef, _ := cfg["vocab_file"].(string)
+	mergesRef, _ := cfg["merge_file"].(string)
+	if vocabRef == "" || mergesRef == "" {
+		return nil, fmt.Errorf("%s: tokenizer.vocab_file or tokenizer.merge_file is not set, so NeMo 1 downloaded GPT-2's own vocab.json and merges.txt; "+
+			"pass a directory holding them with --tokenizer_library megatron --tokenizer_path DIR (for example the two files of the Hugging Face repository openai-community/gpt2)", src.NeMo1.Path)
+	}
+	vocab, _, err := readArtifact(src, vocabRef)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.vocab_file: %w", err)
+	}
+	merges, _, err := readArtifact(src, mergesRef)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer.merge_file: %w", err)
+	}
+	return tokenizer.GPT2BPEBytes(vocab, merges, src.NeMo1.Path+":"+vocabRef, src.NeMo1.Path+":"+mergesRef)
+}
+
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	case string:
+		return v == ""
+	}
+	return false
 }
 
 // readArtifact reads a "nemo:<name>" artifact (or a plain file name) from
@@ -454,20 +557,27 @@ func hubRepo(s string) string {
 	return s
 }
 
+// download fetches a Hub repository's tokenizer: from the local Hugging
+// Face cache when it has it, else downloaded into a temporary directory
+// that cleanup removes.
 func download(ctx context.Context, hub tokenizer.HubConfig, repo string) (*tokenizer.Info, func(), error) {
 	dir, err := os.MkdirTemp("", "nemo-migrate-hub-")
 	if err != nil {
 		return nil, nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	if _, err := tokenizer.Download(ctx, hub, repo, "", dir); err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	info, err := tokenizer.Load(dir, tokenizer.HuggingFace, false)
+	got, err := tokenizer.FetchTokenizer(ctx, hub, repo, "", dir)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
+	}
+	info, err := tokenizer.Load(got.Dir, tokenizer.HuggingFace, false)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if got.Cached {
+		info.Origin = fmt.Sprintf("the tokenizer of %s comes from the Hugging Face cache (%s, commit %s), without a download", repo, got.Dir, got.Commit)
 	}
 	return info, cleanup, nil
 }

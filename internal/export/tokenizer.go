@@ -22,7 +22,8 @@ var modelFiles = map[string]bool{"config.json": true, "generation_config.json": 
 
 // planTokenizer decides the tokenizer files: a SentencePiece model with
 // the tokenizer_config.json that makes AutoTokenizer load it as Llama's
-// tokenizer does, or the files of a Hugging Face tokenizer as they are.
+// tokenizer does, or the files of a Hugging Face tokenizer or a megatron
+// GPT-2 tokenizer as they are.
 func (p *Plan) planTokenizer() error {
 	t := p.src.Tokenizer
 	if t == nil {
@@ -73,7 +74,13 @@ func (p *Plan) planTokenizer() error {
 			p.tokJSON[name] = b
 		}
 		p.Tokenizer = []string{"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
-	case tokenizer.HuggingFace:
+	case tokenizer.HuggingFace, tokenizer.Megatron:
+		// A megatron GPT-2 tokenizer's files are already a Hugging Face
+		// directory (vocab.json, merges.txt, tokenizer.json and the
+		// tokenizer_config.json naming GPT2Tokenizer).
+		if cls, ok := ownTokenizer[p.ModelType]; ok && t.Library == tokenizer.Megatron {
+			return fmt.Errorf("%s: transformers loads a %s model's tokenizer as %s whatever tokenizer_config.json says, whose pre-tokenizer splits text differently from GPT-2's; pass --tokenizer_path with the model's Hugging Face tokenizer directory", p.src.Path, p.ModelType, cls)
+		}
 		for _, f := range t.Files {
 			name := hfName(f.Name)
 			if modelFiles[name] || strings.HasSuffix(name, ".safetensors") {
@@ -161,7 +168,7 @@ func (p *Plan) writeTokenizer(dir string) error {
 				return err
 			}
 		}
-	case tokenizer.HuggingFace:
+	case tokenizer.HuggingFace, tokenizer.Megatron:
 		for _, f := range t.Files {
 			if name := hfName(f.Name); slices.Contains(p.Tokenizer, name) {
 				if err := copyFile(f, name); err != nil {

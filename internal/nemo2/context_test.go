@@ -173,8 +173,8 @@ func TestContextSeedModels(t *testing.T) {
 	}
 }
 
-// TestContextTokenizers covers the Hugging Face directory and tiktoken
-// artifacts.
+// TestContextTokenizers covers the Hugging Face directory, tiktoken and
+// megatron GPT-2 artifacts.
 func TestContextTokenizers(t *testing.T) {
 	m, _ := models.Lookup("meta-llama/Meta-Llama-3-8B")
 	for _, tc := range []struct {
@@ -186,6 +186,8 @@ func TestContextTokenizers(t *testing.T) {
 			Path: tokenizer.HFContextDir}, []string{"nemo_tokenizer/tokenizer.json", "nemo_tokenizer/tokenizer_config.json"}, "pretrained_model_name"},
 		{&tokenizer.Info{Library: tokenizer.Tiktoken, Class: tokenizer.TiktokenClass, Arg: "vocab_file",
 			Path: "tokenizer.json"}, []string{"tokenizer.json"}, "vocab_file"},
+		{&tokenizer.Info{Library: tokenizer.Megatron, Class: tokenizer.AutoTokenizerClass, Arg: "pretrained_model_name",
+			Path: tokenizer.HFContextDir}, []string{"nemo_tokenizer/vocab.json", "nemo_tokenizer/merges.txt", "nemo_tokenizer/tokenizer_config.json"}, "pretrained_model_name"},
 	} {
 		t.Run(string(tc.info.Library), func(t *testing.T) {
 			tok, err := TokenizerConfig(tc.info)
@@ -199,7 +201,15 @@ func TestContextTokenizers(t *testing.T) {
 			dir := writeContext(t, &Context{Model: m.Class, Config: cfg, Tokenizer: tok}, tc.files...)
 			report := fiddletest.Walk(t, filepath.Join(dir, IOJSONName))
 			o := report["<root>.model.tokenizer"]
-			if o.Class != tc.info.Class || len(o.Args) != 1 || o.Args[tc.arg] != tc.info.Path {
+			wantArgs := 1
+			if tc.info.Library == tokenizer.Megatron {
+				// NeMo 1 built the slow GPT2Tokenizer.
+				wantArgs = 2
+				if o.Args["use_fast"] != false {
+					t.Errorf("io.json use_fast %v", o.Args["use_fast"])
+				}
+			}
+			if o.Class != tc.info.Class || len(o.Args) != wantArgs || o.Args[tc.arg] != tc.info.Path {
 				t.Errorf("io.json tokenizer %+v", o)
 			}
 			y := checkYAML(t, dir)
@@ -208,8 +218,11 @@ func TestContextTokenizers(t *testing.T) {
 			}
 		})
 	}
-	if _, err := TokenizerConfig(&tokenizer.Info{Library: "megatron", Path: "x"}); err == nil {
-		t.Error("megatron tokenizer accepted")
+	if _, err := TokenizerConfig(&tokenizer.Info{Library: "byte-level", Path: "x"}); err == nil {
+		t.Error("byte-level tokenizer accepted")
+	}
+	if _, err := TokenizerConfig(&tokenizer.Info{Library: tokenizer.Megatron, Class: tokenizer.SentencePieceClass, Path: "x"}); err == nil {
+		t.Error("megatron tokenizer with another class accepted")
 	}
 	if _, err := TokenizerConfig(&tokenizer.Info{Library: tokenizer.SentencePiece, Class: tokenizer.AutoTokenizerClass, Path: "x"}); err == nil {
 		t.Error("mismatched class accepted")

@@ -78,6 +78,11 @@ func tiktokenClass() *models.Class {
 //     legacy=..., chat_template=None);
 //   - Hugging Face: AutoTokenizer(<dir>), the directory copied to
 //     context/nemo_tokenizer;
+//   - megatron GPT2BPETokenizer: AutoTokenizer(<dir>, use_fast=False), the
+//     directory context/nemo_tokenizer holding vocab.json, merges.txt and
+//     the tokenizer_config.json that names GPT2Tokenizer (see
+//     tokenizer.GPT2BPEBytes), which transformers builds into the slow
+//     GPT2Tokenizer NeMo 1 had;
 //   - tiktoken: get_nmt_tokenizer builds TiktokenTokenizer(vocab_file=...).
 //
 // The artifact argument holds info.Path, relative to context/, as NeMo's
@@ -99,6 +104,13 @@ func TokenizerConfig(info *tokenizer.Info) (*models.Config, error) {
 	case tokenizer.HuggingFace:
 		cls = autoTokenizerClass()
 		args = []fiddle.Arg{{Name: "pretrained_model_name", Value: info.Path}}
+	case tokenizer.Megatron:
+		// NeMo 1 built AutoTokenizer("gpt2", vocab_file=..., merges_file=...,
+		// use_fast=False); "gpt2" would send transformers to the Hub for
+		// the class, so the directory holds the two files and a
+		// tokenizer_config.json naming GPT2Tokenizer instead.
+		cls = autoTokenizerClass()
+		args = []fiddle.Arg{{Name: "pretrained_model_name", Value: info.Path}, {Name: "use_fast", Value: false}}
 	case tokenizer.Tiktoken:
 		cls = tiktokenClass()
 		args = []fiddle.Arg{{Name: "vocab_file", Value: info.Path}}

@@ -119,3 +119,49 @@ func FuzzParseTiktoken(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseGPT2BPE feeds arbitrary vocab.json and merges.txt pairs to the
+// GPT-2 parser, seeded with the tiny files the tokenizers library trained
+// (testdata/gpt2bpe_tiny_*) and variants of them. Whatever it accepts must
+// hold the promised form, and must make a tokenizer.json the tokenizer
+// reader accepts with the same vocabulary.
+func FuzzParseGPT2BPE(f *testing.F) {
+	vocab, merges := readGPT2Seed(f, "gpt2bpe_tiny")
+	f.Add(vocab, merges)
+	f.Add(vocab, []byte("#version: 0.2\n"))
+	f.Add([]byte(alphabetVocab("he", "ll", "hell")), []byte("#version: 0.2\r\nh e\r\nl l\r\nhe ll\r\n"))
+	f.Add([]byte(`{"a":0}`), []byte("#version: 0.2\na b\n"))
+	f.Fuzz(func(t *testing.T, vocab, merges []byte) {
+		defer membudget.Check(t, len(vocab)+len(merges))()
+		b, err := ParseGPT2BPE(vocab, merges, "vocab.json", "merges.txt")
+		if err != nil {
+			return
+		}
+		ids := map[string]int{}
+		for id, tok := range b.Tokens {
+			if _, dup := ids[tok]; dup || checkByteLevel(tok) != nil {
+				t.Fatalf("token %q accepted twice or outside the alphabet", tok)
+			}
+			ids[tok] = id
+		}
+		if len(b.Tokens) < 257 || b.Tokens[b.EOT] != GPT2EndOfText {
+			t.Fatalf("%d tokens, eot %d accepted", len(b.Tokens), b.EOT)
+		}
+		for _, m := range b.Merges {
+			if _, ok := ids[m[0]+m[1]]; !ok {
+				t.Fatalf("merge %q into an unknown token accepted", m)
+			}
+		}
+		tj, err := b.TokenizerJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := parseTokenizerJSON(tj)
+		if err != nil {
+			t.Fatalf("own tokenizer.json refused: %v", err)
+		}
+		if len(parsed.Model.Vocab.ids) != len(b.Tokens) {
+			t.Fatalf("tokenizer.json has %d tokens, vocab.json %d", len(parsed.Model.Vocab.ids), len(b.Tokens))
+		}
+	})
+}

@@ -44,17 +44,37 @@ var (
 	ErrHubNotFound = errors.New("not found on the Hugging Face Hub")
 	// ErrHubUnreachable: the endpoint could not be reached at all.
 	ErrHubUnreachable = errors.New("cannot reach the Hugging Face Hub")
+	// ErrHubOffline: the configuration forbids network access and the
+	// local cache has no usable copy.
+	ErrHubOffline = errors.New("the Hugging Face Hub is off limits (offline mode)")
 )
 
-// HubConfig says where and how to download from the Hugging Face Hub.
-// The library reads no environment variables; the command fills this from
-// $HF_ENDPOINT and $HF_TOKEN.
+// HubConfig says where and how to fetch from the Hugging Face Hub. The
+// library reads no environment variables; the command fills this with
+// [HubFromEnv], as huggingface_hub reads its environment.
 type HubConfig struct {
 	// Endpoint is the Hub's base URL; empty means DefaultHubEndpoint.
 	Endpoint string
 	// Token is sent as "Authorization: Bearer <token>" when not empty, and
 	// only to the endpoint's own host.
 	Token string
+	// TokenFile is read for the token when Token is empty, when a request
+	// is made: the file "huggingface-cli login" (or "hf auth login")
+	// writes. A missing file means no token.
+	TokenFile string
+	// TokenSource says where Token came from, for messages; empty means
+	// "HF_TOKEN".
+	TokenSource string
+	// CacheDir is a huggingface_hub cache directory (HF_HUB_CACHE, by
+	// default ~/.cache/huggingface/hub), where [FetchTokenizer] looks for
+	// the repository before downloading it. It is only read. Empty means
+	// no cache.
+	CacheDir string
+	// Offline forbids any request: only CacheDir is used.
+	// OfflineReason names what asked for it (e.g. "HF_HUB_OFFLINE=1"), for
+	// messages.
+	Offline       bool
+	OfflineReason string
 	// Client makes the requests; nil means a client with connection
 	// timeouts and Proxy. A given client is copied, and its CheckRedirect
 	// replaced by one that drops the token when a redirect leaves the
@@ -98,12 +118,17 @@ func Download(ctx context.Context, cfg HubConfig, repo, revision, dir string) (_
 	if err := checkRepoID(repo); err != nil {
 		return nil, err
 	}
-	if revision == "" {
-		revision = "main"
+	if revision, err = checkRevision(revision); err != nil {
+		return nil, err
 	}
-	if strings.ContainsFunc(revision, func(r rune) bool { return r < 0x20 || r == 0x7f }) || len(revision) > 256 {
-		return nil, fmt.Errorf("hugging face revision %q is not valid", revision)
+	if cfg.Offline {
+		return nil, offlineError(cfg, repo, revision, "")
 	}
+	token, source, err := cfg.token()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Token, cfg.TokenSource = token, source
 	endpoint := cfg.Endpoint
 	if endpoint == "" {
 		endpoint = DefaultHubEndpoint
@@ -185,6 +210,24 @@ func needsConfig(dir string) bool {
 	}
 	c, err := parseHFConfig(data)
 	return err != nil || c.TokenizerClass == ""
+}
+
+// checkRevision returns the revision, "main" for an empty one, after
+// checking it can name a ref: no control characters, no "." or ".."
+// segment (it also names a file under the cache's refs/).
+func checkRevision(revision string) (string, error) {
+	if revision == "" {
+		return "main", nil
+	}
+	bad := strings.ContainsFunc(revision, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) ||
+		len(revision) > 256 || strings.HasPrefix(revision, "/")
+	for _, seg := range strings.Split(revision, "/") {
+		bad = bad || seg == "" || seg == "." || seg == ".."
+	}
+	if bad {
+		return "", fmt.Errorf("hugging face revision %q is not valid", revision)
+	}
+	return revision, nil
 }
 
 // checkRepoID accepts Hub repository ids as huggingface_hub does: "name" or
@@ -370,18 +413,19 @@ func (d *downloader) statusError(u string, resp *http.Response) error {
 		return fmt.Errorf("hugging face repository %s not found (GET %s: %s): check the model id: %w", d.repo, u, detail, ErrHubNotFound)
 	case resp.StatusCode == http.StatusUnauthorized && d.cfg.Token == "":
 		return fmt.Errorf("hugging face repository %s refused the download (GET %s: %s): the repository is gated or private, "+
-			"or does not exist, and no token was given. Set HF_TOKEN to an access token (https://huggingface.co/settings/tokens) "+
-			"of an account that has accepted the model's license on %s, or pass a local tokenizer directory with --tokenizer_path: %w",
+			"or does not exist, and no token was sent. Log in with 'hf auth login' (or 'huggingface-cli login'), or set HF_TOKEN, "+
+			"with an access token (https://huggingface.co/settings/tokens) of an account that has accepted the model's license on %s, "+
+			"or pass a local tokenizer directory with --tokenizer_path: %w",
 			d.repo, u, detail, page, ErrHubAuth)
 	case resp.StatusCode == http.StatusUnauthorized:
-		return fmt.Errorf("hugging face repository %s refused the download (GET %s: %s): the token in HF_TOKEN is invalid or expired, "+
-			"or the repository does not exist. Create a new token at https://huggingface.co/settings/tokens, check the model id, "+
-			"or pass a local tokenizer directory with --tokenizer_path: %w", d.repo, u, detail, ErrHubAuth)
+		return fmt.Errorf("hugging face repository %s refused the download (GET %s: %s): the token in %s is invalid or expired, "+
+			"or the repository does not exist. Create a new token at https://huggingface.co/settings/tokens (and log in again), check the model id, "+
+			"or pass a local tokenizer directory with --tokenizer_path: %w", d.repo, u, detail, d.cfg.TokenSource, ErrHubAuth)
 	case resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("hugging face repository %s refused the download (GET %s: %s): the repository is gated and this account "+
 			"has no access yet, or the token lacks read permission. Accept the model's license on %s with the account whose token "+
-			"is in HF_TOKEN (fine-grained tokens need access to public gated repositories), or pass a local tokenizer directory "+
-			"with --tokenizer_path: %w", d.repo, u, detail, page, ErrHubAuth)
+			"is in %s (fine-grained tokens need access to public gated repositories), or pass a local tokenizer directory "+
+			"with --tokenizer_path: %w", d.repo, u, detail, page, d.cfg.TokenSource, ErrHubAuth)
 	case resp.StatusCode >= 500:
 		return fmt.Errorf("hugging face download %s failed: %s: the Hub has a problem, try again later or pass a local "+
 			"tokenizer directory with --tokenizer_path", u, detail)

@@ -2,6 +2,8 @@ package tokenizer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +24,9 @@ import (
 type fakeHub struct {
 	repo, rev string
 	files     map[string][]byte
+	// commit is sent as X-Repo-Commit, as the Hub does on every answer
+	// about a file (huggingface_hub names cache snapshots after it).
+	commit string
 	// override answers some files differently.
 	override map[string]http.HandlerFunc
 
@@ -35,6 +40,9 @@ func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.auth = append(h.auth, r.Header.Get("Authorization"))
 	h.uris = append(h.uris, r.RequestURI)
 	h.mu.Unlock()
+	if h.commit != "" {
+		w.Header().Set("X-Repo-Commit", h.commit)
+	}
 	prefix := "/" + h.repo + "/resolve/" + h.rev + "/"
 	if !strings.HasPrefix(r.URL.Path, prefix) {
 		w.Header().Set("X-Error-Code", "RepoNotFound")
@@ -54,8 +62,16 @@ func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Entry not found", http.StatusNotFound)
 		return
 	}
+	sum := sha256.Sum256(data)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
 	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 	w.Write(data)
+}
+
+func (h *fakeHub) requests() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.uris)
 }
 
 func newHub(t *testing.T, files map[string][]byte) (*fakeHub, *httptest.Server) {

@@ -1,22 +1,27 @@
 // Package tokenizer reads, checks and copies the tokenizers a NeMo 2.0
 // checkpoint's context/ directory carries: SentencePiece models
 // (tokenizer.model), Hugging Face tokenizer directories (tokenizer.json,
-// tokenizer_config.json, ...), optionally downloaded from the Hugging Face
-// Hub, and the tiktoken vocabulary files NemotronH uses.
+// tokenizer_config.json, ...), optionally taken from the Hugging Face
+// Hub's local cache or downloaded, the tiktoken vocabulary files NemotronH
+// uses, and the GPT-2 vocab.json and merges.txt of NeMo 1's megatron
+// GPT2BPETokenizer.
 //
 // Each kind is described by an [Info], which names the NeMo 2.0 tokenizer
 // class, the constructor argument that holds the artifact, the files to
 // place in context/ and the vocabulary facts (size, special ids) the
 // converter checks against the checkpoint's embedding with
 // [CheckEmbedding]. Nothing here reads the environment or global state:
-// callers pass paths, endpoints and tokens explicitly.
+// callers pass paths, endpoints and tokens explicitly ([HubFromEnv] turns
+// an environment lookup the caller gives into a [HubConfig]).
 //
 // A converter gets an Info from whichever source it has:
 //
 //	SentencePieceBytes(data, name, src, legacy)  // a .nemo artifact
+//	GPT2BPEBytes(vocab, merges, vsrc, msrc)      // a .nemo's vocab_file and merge_file
 //	Load(path, lib, legacy)                      // --tokenizer_path / --tokenizer_vocab_file
-//	Download(ctx, cfg, repo, rev, tmp)           // a Hub id from the NeMo 1 YAML,
-//	ReadHFDir(tmp) then (*HFTokenizer).Info()    // then read like a local directory
+//	FetchTokenizer(ctx, cfg, repo, rev, tmp)     // a Hub id from the NeMo 1 YAML: the
+//	                                             // cache's snapshot, else downloaded,
+//	ReadHFDir(dir) then (*HFTokenizer).Info()    // then read like a local directory
 //
 // then checks it with CheckEmbedding(info, rows), records info.Class,
 // info.Arg and info.Path in io.json and model.yaml, and writes the files
@@ -41,6 +46,10 @@ const (
 	SentencePiece Library = "sentencepiece"
 	HuggingFace   Library = "huggingface"
 	Tiktoken      Library = "tiktoken"
+	// Megatron is NeMo 1's "megatron" library; of its types this package
+	// handles GPT2BPETokenizer, a GPT-2 vocab.json and merges.txt (see
+	// [GPT2BPE]). NeMo 2.0 holds it as an AutoTokenizer.
+	Megatron Library = "megatron"
 )
 
 // NeMo 2.0 tokenizer classes, as the _target_ of context/model.yaml and the
@@ -98,6 +107,9 @@ type Info struct {
 	// Notes are facts worth telling the user that are not errors, such as
 	// a special token that could not be resolved to an id.
 	Notes []string `json:"notes,omitempty"`
+	// Origin says where the files came from when that is worth telling,
+	// such as a Hugging Face cache snapshot.
+	Origin string `json:"origin,omitempty"`
 }
 
 // File is one file of a tokenizer that goes into context/.
@@ -226,6 +238,25 @@ func Load(path string, lib Library, legacy bool) (*Info, error) {
 		return SentencePieceFile(path, legacy)
 	case Tiktoken:
 		return TiktokenFile(path, TiktokenOptions{})
+	case Megatron:
+		if !st.IsDir() {
+			return nil, fmt.Errorf("tokenizer %s: a megatron GPT-2 tokenizer must be a directory holding %s and %s", path, GPT2VocabFile, GPT2MergesFile)
+		}
+		return GPT2BPEDir(path)
 	}
-	return nil, fmt.Errorf("tokenizer library %q is not supported (want %s, %s or %s)", lib, SentencePiece, HuggingFace, Tiktoken)
+	return nil, fmt.Errorf("tokenizer library %q is not supported (want %s, %s, %s or %s)", lib, SentencePiece, HuggingFace, Tiktoken, Megatron)
+}
+
+// GPT2BPEDir describes the GPT-2 tokenizer whose vocab.json and merges.txt
+// are in dir, as [GPT2BPEBytes] does.
+func GPT2BPEDir(dir string) (*Info, error) {
+	var data [2][]byte
+	for i, name := range []string{GPT2VocabFile, GPT2MergesFile} {
+		b, err := readRegular(filepath.Join(dir, name), MaxFileSize)
+		if err != nil {
+			return nil, fmt.Errorf("GPT-2 tokenizer: %w", err)
+		}
+		data[i] = b
+	}
+	return GPT2BPEBytes(data[0], data[1], filepath.Join(dir, GPT2VocabFile), filepath.Join(dir, GPT2MergesFile))
 }

@@ -104,8 +104,8 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(dir, SentencePiece, false); err == nil {
 		t.Error("directory as a SentencePiece model accepted")
 	}
-	if _, err := Load("testdata/spm_unigram.model", "megatron", false); err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Errorf("megatron: %v", err)
+	if _, err := Load("testdata/spm_unigram.model", "byte-level", false); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Errorf("byte-level: %v", err)
 	}
 	if _, err := Load(filepath.Join(dir, "missing"), "", false); err == nil {
 		t.Error("missing path accepted")

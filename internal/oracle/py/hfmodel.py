@@ -2,11 +2,13 @@
 
 Runs under a current transformers (the sid chroot's python), not the host's.
 
-    python3 hfmodel.py OUT --arch llama|mixtral|nemotron|gpt [--seed N]
+    python3 hfmodel.py OUT --arch llama|mixtral|nemotron|gpt [--seed N] [--gpt2 VOCAB MERGES]
 
 writes OUT/hf/ (config.json, model.safetensors, generation_config.json,
 tokenizer.model) with save_pretrained, in bfloat16, and OUT/tokenizer.model
-(the same SentencePiece model, for the NeMo 1 artifact).
+(the same SentencePiece model, for the NeMo 1 artifact). With --gpt2 the
+model's tokenizer is GPT-2's over the two files instead, saved to hf/ by
+transformers (tokenizer.json, tokenizer_config.json) and no tokenizer.model.
 """
 import argparse
 import os
@@ -112,17 +114,36 @@ def byte_level_tokenizer():
                                                 bos_token="<|im_start|>", pad_token="<|endoftext|>")
 
 
+def gpt2_tokenizer(vocab, merges):
+    """GPT-2's tokenizer over a vocab.json and merges.txt, built by the
+    tokenizers library from the two files alone (BPE.from_file, GPT-2's
+    byte-level pre-tokenizer and decoder, <|endoftext|> special)."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers
+    from tokenizers.models import BPE
+    tok = Tokenizer(BPE.from_file(vocab, merges))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    eot = "<|endoftext|>"
+    tok.add_special_tokens([eot])
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=eot, eos_token=eot, unk_token=eot)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--arch", required=True, choices=ARCHS)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gpt2", nargs=2, metavar=("VOCAB_JSON", "MERGES_TXT"),
+                    help="give the model this GPT-2 tokenizer (saved to hf/ as a fast tokenizer) "
+                         "instead of the SentencePiece one")
     args = ap.parse_args()
 
     import sentencepiece as spm
     sp_bytes = small_sentencepiece(llama=True)
     sp = spm.SentencePieceProcessor(model_proto=sp_bytes)
     hftok = byte_level_tokenizer() if args.arch == "qwen2" else None
+    if args.gpt2:
+        hftok = gpt2_tokenizer(*args.gpt2)
     if hftok is not None:
         # Qwen2's own tokenizer class is a byte-level BPE: transformers
         # loads any qwen2 tokenizer as one, so the model gets a real one.
@@ -145,9 +166,10 @@ def main():
     hf = os.path.join(args.out, "hf")
     shutil.rmtree(hf, ignore_errors=True)
     model.save_pretrained(hf)
-    with open(os.path.join(hf, "tokenizer.model"), "wb") as f:
-        f.write(sp_bytes)
-    shutil.copy(os.path.join(hf, "tokenizer.model"), os.path.join(args.out, "tokenizer.model"))
+    if not args.gpt2:
+        with open(os.path.join(hf, "tokenizer.model"), "wb") as f:
+            f.write(sp_bytes)
+        shutil.copy(os.path.join(hf, "tokenizer.model"), os.path.join(args.out, "tokenizer.model"))
     if hftok is not None:
         hftok.save_pretrained(hf)
     print("wrote %s (%s, vocab %d)" % (hf, type(model).__name__, cfg.vocab_size))

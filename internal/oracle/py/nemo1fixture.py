@@ -345,6 +345,24 @@ def model_config_from_hf(nemo, tp, tokenizer, precision):
     return "\n".join(lines) + "\n"
 
 
+GPT2_ARTIFACTS = ("5c3b0d4e9a8f47a2b1c6d7e8f9a0b1c2_gpt2-vocab.json", "9e8d7c6b5a4f43e2a1b0c9d8e7f6a5b4_gpt2-merges.txt")
+
+
+def megatron_tokenizer(artifacts):
+    """The tokenizer block of NeMo 1's megatron_gpt_config.yaml, with the
+    vocabulary and merges given as artifacts."""
+    return "\n".join([
+        "tokenizer:",
+        "  library: megatron",
+        "  type: GPT2BPETokenizer",
+        "  model: null",
+        "  vocab_file: nemo:%s" % artifacts[0],
+        "  merge_file: nemo:%s" % artifacts[1],
+        "  delimiter: null",
+        "  sentencepiece_legacy: false",
+    ]) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -356,6 +374,10 @@ def main():
     ap.add_argument("--paths", default="v113")
     ap.add_argument("--mcore", action="store_true")
     ap.add_argument("--tokenizer", default="", help="a sentencepiece model file to store as the artifact")
+    ap.add_argument("--gpt2-vocab", default="", metavar="VOCAB_JSON",
+                    help="with --gpt2-merges: store a GPT-2 vocab.json and merges.txt as the artifacts of "
+                         "megatron_gpt_config.yaml's default tokenizer (library megatron, type GPT2BPETokenizer)")
+    ap.add_argument("--gpt2-merges", default="", metavar="MERGES_TXT")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"],
                     help="the parameters' dtype (NeMo 1 wrote fp16 and fp32 checkpoints too)")
@@ -387,6 +409,10 @@ def main():
         pieces, objects = build(args.arch, tp=args.tp, dtype=getattr(torch, args.dtype), seed=args.seed, dims=dims)
         config_text = model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art, dims=dims,
                                    precision={"bfloat16": "bf16", "float16": "16", "float32": "32"}[args.dtype])
+    if args.gpt2_vocab:
+        # As NeMo 1 registers them: "<uuid hex>_<base name>" next to the
+        # config, referenced with the nemo: prefix.
+        config_text = config_text[:config_text.index("tokenizer:\n")] + megatron_tokenizer(GPT2_ARTIFACTS)
     src = os.path.join(args.out, "extracted")
     shutil.rmtree(src, ignore_errors=True)
     os.makedirs(src)
@@ -397,7 +423,10 @@ def main():
         write_zarr(weights, pieces, objects)
     with open(os.path.join(src, "model_config.yaml"), "w") as f:
         f.write(config_text)
-    if args.tokenizer:
+    if args.gpt2_vocab:
+        shutil.copy(args.gpt2_vocab, os.path.join(src, GPT2_ARTIFACTS[0]))
+        shutil.copy(args.gpt2_merges, os.path.join(src, GPT2_ARTIFACTS[1]))
+    elif args.tokenizer:
         shutil.copy(args.tokenizer, os.path.join(src, art))
     else:
         with open(os.path.join(src, art), "wb") as f:
