@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,4 +161,68 @@ func TestSuccessIsNotAnError(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestVerifyContext: verify checks context/ in full. Each break of a
+// converted checkpoint's context that NeMo 2.0 or its exporters would trip
+// on is found and named; the untouched checkpoint passes.
+func TestVerifyContext(t *testing.T) {
+	example, _ := filepath.Abs("../../examples/tiny-llama.nemo")
+	for _, c := range []struct {
+		name   string
+		damage func(ctx string) error
+		want   string
+	}{
+		{"untouched", func(string) error { return nil }, ""},
+		{"tokenizer deleted", func(ctx string) error {
+			return os.Remove(filepath.Join(ctx, "0123456789abcdef0123456789abcdef_tokenizer.model"))
+		}, "tokenizer"},
+		{"tokenizer corrupt", func(ctx string) error {
+			return os.WriteFile(filepath.Join(ctx, "0123456789abcdef0123456789abcdef_tokenizer.model"), []byte("not a model"), 0o644)
+		}, "tokenizer"},
+		{"config class renamed", func(ctx string) error {
+			return replaceIn(filepath.Join(ctx, "io.json"), `"LlamaConfig"`, `"LlamaConfgi"`)
+		}, "LlamaConfgi"},
+		{"unknown dtype", func(ctx string) error {
+			return replaceIn(filepath.Join(ctx, "io.json"), `"name": "bfloat16"`, `"name": "bfloat17"`)
+		}, "torch.bfloat17, which no NeMo 2 config field takes"},
+		{"model.yaml disagrees", func(ctx string) error {
+			return replaceIn(filepath.Join(ctx, "model.yaml"), "  num_layers: 2\n", "  num_layers: 3\n")
+		}, "config.num_layers is 3, io.json has 2"},
+		{"model.yaml of another model", func(ctx string) error {
+			return replaceIn(filepath.Join(ctx, "model.yaml"), "_target_: nemo.collections.llm.gpt.model.llama.LlamaModel", "_target_: nemo.collections.llm.gpt.model.mistral.MistralModel")
+		}, "the model is nemo.collections.llm.gpt.model.mistral.MistralModel"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			if code, _, stderr := cli(t, "convert", "-i", example, "-o", out, "--model_id", "auto"); code != 0 {
+				t.Fatalf("convert: %s", stderr)
+			}
+			if err := c.damage(filepath.Join(out, "context")); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := cli(t, "verify", out)
+			if c.want == "" {
+				if code != 0 {
+					t.Errorf("verify of an untouched conversion: exit %d: %s%s", code, stdout, stderr)
+				}
+				return
+			}
+			if code != 1 || !strings.Contains(stdout, c.want) {
+				t.Errorf("exit %d, output does not say %q:\n%s%s", code, c.want, stdout, stderr)
+			}
+		})
+	}
+}
+
+// replaceIn replaces old with new in a file, failing if old is not there.
+func replaceIn(path, old, new string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		return fmt.Errorf("%s has no %q", path, old)
+	}
+	return os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644)
 }

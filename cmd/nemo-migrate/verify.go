@@ -12,6 +12,7 @@ import (
 	"github.com/nemo-migrate/nemo-migrate/internal/export"
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
 	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
 	"github.com/nemo-migrate/nemo-migrate/internal/verify"
 )
 
@@ -105,6 +106,9 @@ func runVerify(e *env, args []string) error {
 		}
 		if hasContext {
 			verify.Context(root.FS(), "context", rep)
+			for _, p := range nemo2.CheckContext(out) {
+				rep.Add("context/", "%s", p)
+			}
 		}
 		if *source == "" || outCk == nil {
 			return nil

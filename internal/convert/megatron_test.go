@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/fiddle/fiddletest"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
 	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 	"github.com/nemo-migrate/nemo-migrate/internal/tokenizer"
 )
@@ -89,7 +90,7 @@ func TestMegatronGPT2Tokenizer(t *testing.T) {
 		t.Error(err)
 	}
 	// Read back as export and --model_id DIR read a context.
-	info, err := ContextTokenizer(out)
+	info, err := nemo2.ReadTokenizer(out)
 	if err != nil || info.VocabSize != 421 || info.EOS != 420 {
 		t.Errorf("context tokenizer read back: %+v, %v", info, err)
 	}

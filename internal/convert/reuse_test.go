@@ -254,7 +254,7 @@ func TestContextModelRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := &fiddle.List{}
-	for i := 0; i < maxArgValues; i++ {
+	for i := 0; i < nemo2.MaxArgValues; i++ {
 		big.Items = append(big.Items, i)
 	}
 	for _, c := range []struct {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
+	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
 )
 
 // TestSharedExperts: a MoE checkpoint with a shared expert converts with
@@ -22,7 +23,7 @@ func TestSharedExperts(t *testing.T) {
 		t.Errorf("config %s", res.Config)
 	}
 	checkWithTorch(t, out, dir, true)
-	_, cfg, err := ContextModel(out)
+	_, cfg, err := nemo2.ReadModel(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestChatGLM(t *testing.T) {
 		t.Errorf("config %s", res.Config)
 	}
 	checkWithTorch(t, out, dir, true)
-	_, cfg, err := ContextModel(out)
+	_, cfg, err := nemo2.ReadModel(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func openNeMo1(ctx context.Context, input string, spool nemo1.Options, tok conve
 }
 
 func openNeMo2(dir string, opts convert.TargetOptions) (*Source, error) {
-	_, cfg, err := convert.ContextModel(dir)
+	_, cfg, err := nemo2.ReadModel(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func openNeMo2(dir string, opts convert.TargetOptions) (*Source, error) {
 	if opts.TokenizerPath != "" {
 		tok, err = tokenizer.Load(opts.TokenizerPath, tokenizer.Library(opts.TokenizerLibrary), false)
 	} else {
-		tok, err = convert.ContextTokenizer(dir)
+		tok, err = nemo2.ReadTokenizer(dir)
 	}
 	if err != nil {
 		return nil, err
