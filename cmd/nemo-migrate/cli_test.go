@@ -8,39 +8,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
+	"github.com/nemo-migrate/nemo-migrate/internal/testbin"
 )
 
 // The CLI tests run the built binary, as a user's shell does.
 
-var cliBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // cli runs the built binary with args and returns its exit code and output.
 func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cliBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "nemo-migrate-cli-")
-		if err != nil {
-			cliBin.err = err
-			return
-		}
-		cliBin.path = filepath.Join(dir, "nemo-migrate")
-		if out, err := exec.Command("go", "build", "-o", cliBin.path, ".").CombinedOutput(); err != nil {
-			cliBin.err = errors.New(string(out))
-		}
-	})
-	if cliBin.err != nil {
-		t.Fatalf("go build: %v", cliBin.err)
-	}
 	var o, e bytes.Buffer
-	cmd := exec.Command(cliBin.path, args...)
+	cmd := exec.Command(testbin.Path(t), args...)
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
 	var exit *exec.ExitError

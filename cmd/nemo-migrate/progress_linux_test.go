@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nemo-migrate/nemo-migrate/internal/testbin"
 )
 
 // openPTY opens a pseudo-terminal of the given width: the side a program
@@ -45,9 +47,8 @@ func openPTY(t *testing.T, cols uint16) (term, reader *os.File) {
 // returns what it drew there.
 func drawOn(t *testing.T, cols uint16, env []string, args ...string) string {
 	t.Helper()
-	cli(t, "version") // build the binary
 	term, reader := openPTY(t, cols)
-	cmd := exec.Command(cliBin.path, args...)
+	cmd := exec.Command(testbin.Path(t), args...)
 	cmd.Stderr = term
 	cmd.Env = append(os.Environ(), env...)
 	var stdout bytes.Buffer

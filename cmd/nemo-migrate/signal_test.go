@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nemo-migrate/nemo-migrate/internal/testbin"
 )
 
 // TestInterruptedExitCodes: a run stopped by a signal exits 128 plus the
@@ -42,10 +44,7 @@ func TestInterruptedExitCodes(t *testing.T) {
 // exit code is 143.
 func TestSignalToProcess(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nemo-migrate")
-	if msg, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, msg)
-	}
+	bin := testbin.Path(t)
 	in := filepath.Join(dir, "big.nemo")
 	f, err := os.Create(in)
 	if err != nil {

@@ -2,7 +2,6 @@ package configmig
 
 import (
 	"fmt"
-	"math/big"
 	"strings"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
@@ -65,7 +64,7 @@ func (g *mig) archYAML() (map[string]any, bool) {
 		if e.KeyKind != omegaconf.String || e.Key == "mcore_gpt" || !g.usable(p) {
 			continue
 		}
-		y[e.Key] = plain(e.Value)
+		y[e.Key] = e.Value.Plain()
 	}
 	standIns := false
 	stand := func(key string, v any) {
@@ -85,36 +84,6 @@ func (g *mig) archYAML() (map[string]any, bool) {
 	stand("num_attention_heads", heads)
 	stand("hidden_size", y["num_attention_heads"])
 	return y, standIns
-}
-
-// plain turns a resolved value into the Go values models.Auto reads.
-func plain(n *omegaconf.Node) any {
-	switch n.Kind {
-	case omegaconf.Map:
-		m := make(map[string]any, len(n.Entries))
-		for _, e := range n.Entries {
-			m[e.Key] = plain(e.Value)
-		}
-		return m
-	case omegaconf.List:
-		l := make([]any, len(n.Items))
-		for i, it := range n.Items {
-			l[i] = plain(it)
-		}
-		return l
-	case omegaconf.Bool:
-		return n.Bool
-	case omegaconf.Int:
-		if n.Int.IsInt64() {
-			return n.Int.Int64()
-		}
-		return new(big.Int).Set(n.Int)
-	case omegaconf.Float:
-		return n.Float
-	case omegaconf.String:
-		return n.Str
-	}
-	return nil
 }
 
 // archHints name the families behind architectures models.Auto refuses,

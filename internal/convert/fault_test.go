@@ -3,46 +3,22 @@ package convert
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/nemo-migrate/nemo-migrate/internal/testbin"
 )
 
 // The fault tests run the real binary, as a user's shell would, on the
 // example checkpoint shipped in the repository (no oracle needed).
 
-var built struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
 // binary builds the command once per test process.
-func binary(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "nemo-migrate-bin-")
-		if err != nil {
-			built.err = err
-			return
-		}
-		built.bin = filepath.Join(dir, "nemo-migrate")
-		out, err := exec.Command("go", "build", "-o", built.bin, "github.com/nemo-migrate/nemo-migrate/cmd/nemo-migrate").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.bin
-}
+func binary(t *testing.T) string { return testbin.Path(t) }
 
 func example(t *testing.T) string {
 	t.Helper()

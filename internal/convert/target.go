@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/big"
 	"os"
 	"path"
 	"path/filepath"
@@ -334,45 +333,11 @@ func ReadYAML(data []byte) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok := plain(resolved).(map[string]any)
+	m, ok := resolved.Plain().(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("not a mapping")
 	}
 	return m, nil
-}
-
-// plain turns a resolved config into Go values: maps, slices, bool, int
-// (int64, or *big.Int beyond), float64, string and nil.
-func plain(n *omegaconf.Node) any {
-	if n == nil {
-		return nil
-	}
-	switch n.Kind {
-	case omegaconf.Map:
-		m := make(map[string]any, len(n.Entries))
-		for _, e := range n.Entries {
-			m[e.Key] = plain(e.Value)
-		}
-		return m
-	case omegaconf.List:
-		l := make([]any, len(n.Items))
-		for i, it := range n.Items {
-			l[i] = plain(it)
-		}
-		return l
-	case omegaconf.Bool:
-		return n.Bool
-	case omegaconf.Int:
-		if n.Int.IsInt64() {
-			return n.Int.Int64()
-		}
-		return new(big.Int).Set(n.Int)
-	case omegaconf.Float:
-		return n.Float
-	case omegaconf.String:
-		return n.Str
-	}
-	return nil
 }
 
 func isDir(p string) bool {

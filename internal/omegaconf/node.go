@@ -221,3 +221,38 @@ func join(path, key string) string {
 }
 
 func newInt(i int64) *big.Int { return big.NewInt(i) }
+
+// Plain returns the node as plain Go values, for code that reads a
+// resolved config without this package: maps, slices, bool, int64 (or
+// *big.Int beyond), float64, string and nil (also for a nil node).
+func (n *Node) Plain() any {
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case Map:
+		m := make(map[string]any, len(n.Entries))
+		for _, e := range n.Entries {
+			m[e.Key] = e.Value.Plain()
+		}
+		return m
+	case List:
+		l := make([]any, len(n.Items))
+		for i, it := range n.Items {
+			l[i] = it.Plain()
+		}
+		return l
+	case Bool:
+		return n.Bool
+	case Int:
+		if n.Int.IsInt64() {
+			return n.Int.Int64()
+		}
+		return new(big.Int).Set(n.Int)
+	case Float:
+		return n.Float
+	case String:
+		return n.Str
+	}
+	return nil
+}
