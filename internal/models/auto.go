@@ -558,6 +558,7 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 	cmp("num_query_groups", ya.Groups, ca.Groups)
 	cmp("kv_channels", ya.KVChannels, ca.KVChannels)
 	cmp("normalization", normName(ya), normName(ca))
+	cmp("layernorm_zero_centered_gamma", ya.ZeroCenteredGamma, ca.ZeroCenteredGamma)
 	cmp("activation", actName(ya), actName(ca))
 	cmp("bias", ya.AddBiasLinear, ca.AddBiasLinear)
 	cmp("qkv_bias", ya.AddQKVBias, ca.AddQKVBias)

@@ -534,3 +534,29 @@ func TestChatGLMAndStarcoder(t *testing.T) {
 		}
 	}
 }
+
+// TestPresetIDs: a Gemma 2 checkpoint converts with its preset id, and one
+// whose norms are not zero-centered (NeMo 1's Gemma convention) is refused
+// by it, where the preset would count the 1 twice.
+func TestPresetIDs(t *testing.T) {
+	m, err := Lookup("google/gemma-2-9b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CrossCheck(NewConfig(m.Config), m.ID, decode(t, gemma2YAML)); err != nil {
+		t.Errorf("gemma-2-9b's own YAML: %v", err)
+	}
+	notZC := strings.Replace(gemma2YAML, "layernorm_zero_centered_gamma: true", "layernorm_zero_centered_gamma: false", 1)
+	if _, err := CrossCheck(NewConfig(m.Config), m.ID, decode(t, notZC)); err == nil || !strings.Contains(err.Error(), "layernorm_zero_centered_gamma: model_config.yaml has false") {
+		t.Errorf("norms stored as 1 + w against %s: %v", m.ID, err)
+	}
+	b, _ := Lookup("baichuan-inc/Baichuan2-7B-Base")
+	// Baichuan2-7B is Llama 2 7B's architecture with a smaller epsilon.
+	baichuan := strings.Replace(llama2YAML, "layernorm_epsilon: 1.0e-05", "layernorm_epsilon: 1.0e-06", 1)
+	if baichuan == llama2YAML {
+		t.Fatal("llama2YAML has no layernorm_epsilon to change")
+	}
+	if _, err := CrossCheck(NewConfig(b.Config), b.ID, decode(t, baichuan)); err != nil {
+		t.Errorf("Baichuan2-7B: %v", err)
+	}
+}

@@ -165,6 +165,10 @@ func TestManifestAllSeeds(t *testing.T) {
 		"mistralai/Mistral-7B-v0.1": 7.24, "nvidia/nemotron-3-8b-base-4k": 8.5,
 		"nemotron4-22b": 21.3, // nominally 22B
 		"nemotron4-15b": 15.6, "nemotron4-340b": 341.0,
+		// The presets; Gemma 2's counts include its tied embedding once.
+		"google/gemma-2-2b": 2.61, "google/gemma-2-9b": 9.24, "google/gemma-2-27b": 27.2,
+		"THUDM/chatglm2-6b": 6.24, "THUDM/chatglm3-6b": 6.24, "baichuan-inc/Baichuan2-7B-Base": 7.51,
+		"bigcode/starcoder": 15.8, // "15.5B" on its card; its weights hold 15.8B with the untied head
 	}
 	for _, m := range Models() {
 		man := manifestFor(t, m.ID, m.Vocab, Options{})

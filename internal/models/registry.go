@@ -66,8 +66,10 @@ type classes struct {
 	mixtral, mixtral8x7b, mixtral8x22b                                                    *Class
 	nemotron, nemotron3_8b, nemotron3_22b, nemotron4_15b, nemotron4_340b                  *Class
 
-	qwen2, starcoder2                            *Class
-	gemma, gemma2, chatglm, baichuan2, starcoder *Class
+	qwen2, starcoder2                                    *Class
+	gemma, gemma2, chatglm, baichuan2, starcoder         *Class
+	gemma2_2b, gemma2_9b, gemma2_27b                     *Class
+	chatglm2_6b, chatglm3_6b, baichuan2_7b, starcoder15b *Class
 
 	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel, qwen2Model, starcoder2Model *Class
 	gemmaModel, gemma2Model, chatglmModel, baichuan2Model, starcoderModel                        *Class
@@ -251,6 +253,25 @@ func newClasses() *classes {
 		a("share_embeddings_and_output_weights", false), a("kv_channels", nil), a("num_query_groups", 1),
 		a("attention_softmax_in_fp32", true), a("bias_activation_fusion", true), a("bias_dropout_fusion", true))
 
+	// The families' size presets, in the same files.
+	c.gemma2_2b = c.gemma2.subclass(gemma2Module+"Gemma2Config2B",
+		a("num_layers", 26), a("hidden_size", 2304), a("num_attention_heads", 8), a("num_query_groups", 4),
+		a("ffn_hidden_size", 9216), a("query_pre_attn_scalar", 256))
+	c.gemma2_9b = c.gemma2.subclass(gemma2Module+"Gemma2Config9B",
+		a("num_layers", 42), a("hidden_size", 3584), a("num_attention_heads", 16), a("num_query_groups", 8),
+		a("ffn_hidden_size", 14336), a("query_pre_attn_scalar", 256))
+	c.gemma2_27b = c.gemma2.subclass(gemma2Module+"Gemma2Config27B",
+		a("num_layers", 46), a("hidden_size", 4608), a("num_attention_heads", 32), a("num_query_groups", 16),
+		a("ffn_hidden_size", 36864), a("kv_channels", 128), a("query_pre_attn_scalar", 144))
+	c.chatglm2_6b = c.chatglm.subclass(chatglmModule+"ChatGLM2Config6B", a("seq_length", 32768))
+	c.chatglm3_6b = c.chatglm.subclass(chatglmModule+"ChatGLM3Config6B", a("seq_length", 8192))
+	c.baichuan2_7b = c.baichuan2.subclass(baichuanModule+"Baichuan2Config7B",
+		a("num_layers", 32), a("hidden_size", 4096), a("num_attention_heads", 32), a("num_query_groups", 32),
+		a("ffn_hidden_size", 11008), a("position_embedding_type", "rope"))
+	c.starcoder15b = c.starcoder.subclass(starcoderMod+"StarcoderConfig15B",
+		a("num_layers", 40), a("hidden_size", 6144), a("num_attention_heads", 48), a("ffn_hidden_size", 24576),
+		a("init_method_std", 0.02))
+
 	// Model classes: __init__(config, optim, tokenizer, model_transform
 	// [, model_context_managers]). GPTModel (base.py) requires config;
 	// the subclasses default it to None.
@@ -299,8 +320,28 @@ func (c *classes) seed() []Model {
 	}
 }
 
-// Models returns every supported model id, in NeMo's order.
-func Models() []Model { return newClasses().seed() }
+// presets are model ids beyond NeMo's converter's: the families' size
+// presets, under the Hugging Face ids NeMo 2's importers name them by.
+// (Gemma's are left out: NeMo 1's Gemma stored 1 + w in its norms, which
+// GemmaConfig's zero-centered gamma would count twice; auto keeps it.)
+func (c *classes) presets() []Model {
+	return []Model{
+		{"google/gemma-2-2b", c.gemma2Model, c.gemma2_2b, 256000},
+		{"google/gemma-2-9b", c.gemma2Model, c.gemma2_9b, 256000},
+		{"google/gemma-2-27b", c.gemma2Model, c.gemma2_27b, 256000},
+		{"THUDM/chatglm2-6b", c.chatglmModel, c.chatglm2_6b, 65024},
+		{"THUDM/chatglm3-6b", c.chatglmModel, c.chatglm3_6b, 65024},
+		{"baichuan-inc/Baichuan2-7B-Base", c.baichuan2Model, c.baichuan2_7b, 125696},
+		{"bigcode/starcoder", c.starcoderModel, c.starcoder15b, 49152},
+	}
+}
+
+// Models returns every supported model id: NeMo's converter's, in its
+// order, then the family presets.
+func Models() []Model {
+	c := newClasses()
+	return append(c.seed(), c.presets()...)
+}
 
 // IDs returns the supported model ids, in NeMo's order.
 func IDs() []string {
@@ -338,7 +379,8 @@ func ConfigClasses() map[string]*Class {
 	for _, k := range []*Class{c.gpt, c.llama, c.llama2_7b, c.llama2_13b, c.llama2_70b, c.llama3, c.llama3_8b,
 		c.llama3_70b, c.llama31, c.mistral7b, c.mixtral, c.mixtral8x7b, c.mixtral8x22b, c.nemotron, c.nemotron3_8b,
 		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b, c.qwen2, c.starcoder2,
-		c.gemma, c.gemma2, c.chatglm, c.baichuan2, c.starcoder} {
+		c.gemma, c.gemma2, c.chatglm, c.baichuan2, c.starcoder,
+		c.gemma2_2b, c.gemma2_9b, c.gemma2_27b, c.chatglm2_6b, c.chatglm3_6b, c.baichuan2_7b, c.starcoder15b} {
 		out[k.Name()] = k
 	}
 	return out

@@ -111,18 +111,25 @@ func TestConfigClassesMatchSources(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	want := map[string]string{
-		"meta-llama/Llama-2-7b-hf":     "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama2Config7B",
-		"meta-llama/Llama-2-13b-hf":    "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama2Config13B",
-		"meta-llama/Llama-2-70b-hf":    "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama2Config70B",
-		"meta-llama/Meta-Llama-3-8B":   "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama3Config8B",
-		"meta-llama/Meta-Llama-3-70B":  "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama3Config70B",
-		"mistralai/Mixtral-8x7B-v0.1":  "nemo.collections.llm.gpt.model.mixtral.MixtralModel nemo.collections.llm.gpt.model.mixtral.MixtralConfig8x7B",
-		"mistralai/Mixtral-8x22B-v0.1": "nemo.collections.llm.gpt.model.mixtral.MixtralModel nemo.collections.llm.gpt.model.mixtral.MixtralConfig8x22B",
-		"mistralai/Mistral-7B-v0.1":    "nemo.collections.llm.gpt.model.mistral.MistralModel nemo.collections.llm.gpt.model.mistral.MistralConfig7B",
-		"nvidia/nemotron-3-8b-base-4k": "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron3Config8B",
-		"nemotron4-22b":                "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron3Config22B",
-		"nemotron4-15b":                "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron4Config15B",
-		"nemotron4-340b":               "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron4Config340B",
+		"meta-llama/Llama-2-7b-hf":       "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama2Config7B",
+		"meta-llama/Llama-2-13b-hf":      "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama2Config13B",
+		"meta-llama/Llama-2-70b-hf":      "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama2Config70B",
+		"meta-llama/Meta-Llama-3-8B":     "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama3Config8B",
+		"meta-llama/Meta-Llama-3-70B":    "nemo.collections.llm.gpt.model.llama.LlamaModel nemo.collections.llm.gpt.model.llama.Llama3Config70B",
+		"mistralai/Mixtral-8x7B-v0.1":    "nemo.collections.llm.gpt.model.mixtral.MixtralModel nemo.collections.llm.gpt.model.mixtral.MixtralConfig8x7B",
+		"mistralai/Mixtral-8x22B-v0.1":   "nemo.collections.llm.gpt.model.mixtral.MixtralModel nemo.collections.llm.gpt.model.mixtral.MixtralConfig8x22B",
+		"mistralai/Mistral-7B-v0.1":      "nemo.collections.llm.gpt.model.mistral.MistralModel nemo.collections.llm.gpt.model.mistral.MistralConfig7B",
+		"nvidia/nemotron-3-8b-base-4k":   "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron3Config8B",
+		"nemotron4-22b":                  "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron3Config22B",
+		"nemotron4-15b":                  "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron4Config15B",
+		"nemotron4-340b":                 "nemo.collections.llm.gpt.model.nemotron.NemotronModel nemo.collections.llm.gpt.model.nemotron.Nemotron4Config340B",
+		"google/gemma-2-2b":              "nemo.collections.llm.gpt.model.gemma2.Gemma2Model nemo.collections.llm.gpt.model.gemma2.Gemma2Config2B",
+		"google/gemma-2-9b":              "nemo.collections.llm.gpt.model.gemma2.Gemma2Model nemo.collections.llm.gpt.model.gemma2.Gemma2Config9B",
+		"google/gemma-2-27b":             "nemo.collections.llm.gpt.model.gemma2.Gemma2Model nemo.collections.llm.gpt.model.gemma2.Gemma2Config27B",
+		"THUDM/chatglm2-6b":              "nemo.collections.llm.gpt.model.chatglm.ChatGLMModel nemo.collections.llm.gpt.model.chatglm.ChatGLM2Config6B",
+		"THUDM/chatglm3-6b":              "nemo.collections.llm.gpt.model.chatglm.ChatGLMModel nemo.collections.llm.gpt.model.chatglm.ChatGLM3Config6B",
+		"baichuan-inc/Baichuan2-7B-Base": "nemo.collections.llm.gpt.model.baichuan.Baichuan2Model nemo.collections.llm.gpt.model.baichuan.Baichuan2Config7B",
+		"bigcode/starcoder":              "nemo.collections.llm.gpt.model.starcoder.StarcoderModel nemo.collections.llm.gpt.model.starcoder.StarcoderConfig15B",
 	}
 	ms := Models()
 	if len(ms) != len(want) {

@@ -143,8 +143,13 @@ func TestContextSeedModels(t *testing.T) {
 				t.Errorf("model.yaml %+v", y)
 			}
 			wantAct := "torch.nn.functional.silu"
-			if strings.Contains(m.Config.Name(), "nemotron") {
+			switch {
+			case strings.Contains(m.Config.Name(), "nemotron"):
 				wantAct = "nemo.collections.llm.fn.activation.squared_relu"
+			case strings.Contains(m.Config.Name(), "gemma"):
+				wantAct = "nemo.collections.llm.fn.activation.openai_gelu"
+			case strings.Contains(m.Config.Name(), "starcoder"):
+				wantAct = "torch._C._nn.gelu" // torch.nn.functional.gelu
 			}
 			if y.Activation != wantAct {
 				t.Errorf("activation %s, want %s", y.Activation, wantAct)

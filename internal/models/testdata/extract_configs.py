@@ -63,6 +63,8 @@ CLASSES = [
     "NemotronConfig", "Nemotron3Config8B", "Nemotron3Config22B", "Nemotron4Config15B", "Nemotron4Config340B",
     "Qwen2Config", "Starcoder2Config",
     "GemmaConfig", "Gemma2Config", "ChatGLMConfig", "Baichuan2Config", "StarcoderConfig",
+    "Gemma2Config2B", "Gemma2Config9B", "Gemma2Config27B",
+    "ChatGLM2Config6B", "ChatGLM3Config6B", "Baichuan2Config7B", "StarcoderConfig15B",
 ]
 
 
