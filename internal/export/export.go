@@ -178,6 +178,10 @@ func plan(src *Source, opts Options) (*Plan, error) {
 	cfg["vocab_size"] = vocab
 	cfg["torch_dtype"] = dtype
 	cfg["use_cache"] = true
+	// Special token ids are always written, null where the tokenizer has
+	// none: a class's own defaults (GlmConfig's pad_token_id 151329) name
+	// tokens of another vocabulary, beyond this embedding.
+	cfg["bos_token_id"], cfg["eos_token_id"], cfg["pad_token_id"] = nil, nil, nil
 	if t := src.Tokenizer; t != nil {
 		if t.BOS >= 0 {
 			cfg["bos_token_id"] = t.BOS

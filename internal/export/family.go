@@ -35,7 +35,7 @@ type family struct {
 
 // families in the order they are tried: the first that fits is chosen.
 func families() []*family {
-	return []*family{llama(), mistral(), mixtral(), qwen2(), nemotron(), gptBigCode(), starcoder2(), gemma(), gemma2()}
+	return []*family{llama(), mistral(), mixtral(), qwen2(), nemotron(), gptBigCode(), starcoder2(), gemma(), gemma2(), glm()}
 }
 
 // neutral are the config fields (beyond models.Arch) that change what the

@@ -60,6 +60,7 @@ func TestHuggingFace(t *testing.T) {
 		{arch: "gemma", fixture: []string{"--tp", "2"}, n2: []string{"--nemo1-norms"}},
 		{arch: "gemma", fixture: []string{"--zero-centered", "--backend", "zarr"}, name: "gemma-zero-centered"},
 		{arch: "gemma2", fixture: []string{"--tp", "2"}},
+		{arch: "glm", fixture: []string{"--tp", "2"}}, // ChatGLM's computation
 	} {
 		if c.name == "" {
 			c.name = c.arch

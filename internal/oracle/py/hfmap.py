@@ -27,7 +27,7 @@ ST_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32,
              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
              "U8": torch.uint8, "BOOL": torch.bool}
 MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2", "starcoder2": "starcoder2",
-               "nemotron": "nemotron", "gpt_bigcode": "gpt", "gemma": "gemma", "gemma2": "gemma2"}
+               "nemotron": "nemotron", "gpt_bigcode": "gpt", "gemma": "gemma", "gemma2": "gemma2", "glm": "glm"}
 
 
 def window_size(sliding_window):
@@ -217,8 +217,8 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128, zero_centered=False):
         ]
         if arch == "nemotron":
             out.append(("decoder.layers.self_attention.linear_qkv.layer_norm_bias", stack(pre + "input_layernorm.bias", L), (1, H)))
-        if arch == "qwen2":
-            # Qwen2's q/k/v biases, interleaved per query group like the weights.
+        if arch in ("qwen2", "glm"):
+            # q/k/v biases, interleaved per query group like the weights.
             bias = torch.stack([interleave_qkv(sd[pre % l + "self_attn.q_proj.bias"], sd[pre % l + "self_attn.k_proj.bias"],
                                                sd[pre % l + "self_attn.v_proj.bias"], heads, groups, kv) for l in range(L)])
             out.append(("decoder.layers.self_attention.linear_qkv.bias", bias, (1, qkv_rows // tp)))
@@ -256,6 +256,8 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128, zero_centered=False):
             if arch == "nemotron":
                 out.append(("decoder.layers.mlp.linear_fc1.layer_norm_bias", stack(pre + "post_attention_layernorm.bias", L), (1, H)))
                 fc1 = stack(pre + "mlp.up_proj.weight", L)
+            elif arch == "glm":  # GlmMLP's gate_up_proj is already [gate; up]
+                fc1 = stack(pre + "mlp.gate_up_proj.weight", L)
             else:  # SwiGLU: [gate; up]
                 fc1 = torch.stack([torch.cat([sd[pre % l + "mlp.gate_proj.weight"], sd[pre % l + "mlp.up_proj.weight"]])
                                    for l in range(L)])
@@ -279,8 +281,11 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128, zero_centered=False):
                     position_embedding_type="rope", rotary_base=rope(cfg, "rope_theta", 10000.0),
                     rotary_percentage=rope(cfg, "partial_rotary_factor", 0.5 if arch == "nemotron" else 1.0),
                     share_embeddings_and_output_weights=tie)
-        if arch == "qwen2":
+        if arch in ("qwen2", "glm"):
             nemo["qkv_bias"] = True
+        if arch == "glm":
+            # convert_chatglm_hf_to_nemo.py: RoPE on interleaved pairs.
+            nemo["rotary_interleaved"] = True
         if arch == "mixtral":
             nemo.update(num_moe_experts=cfg["num_local_experts"], moe_router_topk=cfg["num_experts_per_tok"])
         rope_type = rope(cfg, "rope_type", None) or (cfg.get("rope_scaling") or {}).get("rope_type")

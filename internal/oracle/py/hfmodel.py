@@ -19,7 +19,7 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt", "starcoder", "gemma", "gemma2")
+ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt", "starcoder", "gemma", "gemma2", "glm")
 
 
 def config(arch, vocab, bos, eos):
@@ -67,6 +67,14 @@ def config(arch, vocab, bos, eos):
             hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, max_position_embeddings=256, norm_eps=1e-5, hidden_act="relu2",
             rope_theta=10000.0, partial_rotary_factor=0.5, tie_word_embeddings=False, **common)
+    if arch == "glm":
+        # GLM-4's class, ChatGLM's computation: q/k/v biases, RoPE on
+        # interleaved pairs of half of each head.
+        return transformers.GlmConfig(
+            hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-5,
+            rope_theta=10000.0, partial_rotary_factor=0.5, attention_bias=True, tie_word_embeddings=False,
+            pad_token_id=None, **common)
     if arch == "starcoder":
         # bigcode/starcoder's shape: multi-query attention, untied output.
         return transformers.GPTBigCodeConfig(

@@ -325,6 +325,8 @@ def model_config_from_hf(nemo, tp, tokenizer, precision):
     ]
     if nemo.get("qkv_bias"):
         fields.append(("qkv_bias", True))
+    if nemo.get("rotary_interleaved"):
+        fields.append(("rotary_interleaved", True))
     for k in ("name", "openai_gelu", "apply_embedding_scaling", "bias_activation_fusion", "layernorm_zero_centered_gamma"):
         if k in nemo:
             fields.append((k, nemo[k]))
