@@ -467,7 +467,7 @@ func build(typ Ref, elems []string, items []any, meta any) (any, error) {
 	case builtinsDict:
 		keys, ok := sequence(meta)
 		if !ok {
-			return nil, fmt.Errorf("dict metadata is %s, want the tuple of its keys", describe(meta))
+			return nil, fmt.Errorf("dict metadata is %s, want the tuple of its keys", Describe(meta))
 		}
 		if len(keys) != len(items) {
 			return nil, fmt.Errorf("dict has %d values and %d keys", len(items), len(keys))
@@ -478,7 +478,7 @@ func build(typ Ref, elems []string, items []any, meta any) (any, error) {
 			switch k.(type) {
 			case string, int:
 			default:
-				return nil, fmt.Errorf("dict key %d is %s, want a string or an int", i, describe(k))
+				return nil, fmt.Errorf("dict key %d is %s, want a string or an int", i, Describe(k))
 			}
 			if seen[k] {
 				return nil, fmt.Errorf("dict key %v repeated", k)
@@ -493,7 +493,7 @@ func build(typ Ref, elems []string, items []any, meta any) (any, error) {
 	}
 	switch typ {
 	case FiddleConfig, FiddlePartial, RunConfig, RunPartial:
-		return nil, fmt.Errorf("%s without BuildableTraverserMetadata (metadata is %s)", typ, describe(meta))
+		return nil, fmt.Errorf("%s without BuildableTraverserMetadata (metadata is %s)", typ, Describe(meta))
 	}
 	o := &Object{Type: typ, Items: make([]Item, len(items)), Metadata: meta}
 	for i := range items {
@@ -512,11 +512,11 @@ func buildable(typ Ref, values []any, m *Object) (*Config, error) {
 	}
 	fn, ok := m.Items[0].Value.(Ref)
 	if !ok {
-		return nil, fmt.Errorf("fn_or_cls is %s, want a pyref", describe(m.Items[0].Value))
+		return nil, fmt.Errorf("fn_or_cls is %s, want a pyref", Describe(m.Items[0].Value))
 	}
 	names, ok := sequence(m.Items[1].Value)
 	if !ok {
-		return nil, fmt.Errorf("argument_names of %s is %s, want a tuple", fn, describe(m.Items[1].Value))
+		return nil, fmt.Errorf("argument_names of %s is %s, want a tuple", fn, Describe(m.Items[1].Value))
 	}
 	if len(names) != len(values) {
 		return nil, fmt.Errorf("%s has %d argument values and %d argument names", fn, len(values), len(names))
@@ -530,7 +530,7 @@ func buildable(typ Ref, values []any, m *Object) (*Config, error) {
 	for i, n := range names {
 		s, ok := n.(string)
 		if !ok {
-			return nil, fmt.Errorf("argument name %d of %s is %s, want a string", i, fn, describe(n))
+			return nil, fmt.Errorf("argument name %d of %s is %s, want a string", i, fn, Describe(n))
 		}
 		if seen[s] {
 			return nil, fmt.Errorf("argument %s of %s given twice", quoteShort(s), fn)
@@ -551,8 +551,9 @@ func sequence(v any) ([]any, bool) {
 	return nil, false
 }
 
-// describe names a decoded value's kind for an error message.
-func describe(v any) string {
+// Describe names a decoded value's kind for an error message: "an int",
+// "a Buildable of 'm.C'".
+func Describe(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "None"

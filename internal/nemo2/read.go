@@ -153,7 +153,7 @@ func readIOJSON(path string) (*fiddle.Document, error) {
 func buildable(v any, path string) (*fiddle.Config, error) {
 	c, ok := v.(*fiddle.Config)
 	if !ok {
-		return nil, fmt.Errorf("%s is %s, not a configured object", path, kindOf(v))
+		return nil, fmt.Errorf("%s is %s, not a configured object", path, fiddle.Describe(v))
 	}
 	if c.IsPartial() {
 		return nil, fmt.Errorf("%s is a Partial of %s, which builds a function, not the object", path, c.Fn)
@@ -282,7 +282,7 @@ func configValue(v any, refs refTable, memo map[any]any) (any, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("is %s, which nemo-migrate cannot carry into a config", kindOf(v))
+	return nil, fmt.Errorf("is %s, which nemo-migrate cannot carry into a config", fiddle.Describe(v))
 }
 
 // countValues counts the values of v as a walk that does not share
@@ -316,34 +316,6 @@ func countValues(v any, limit int) int {
 	}
 	walk(v)
 	return n
-}
-
-func kindOf(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		return "a bool"
-	case int:
-		return "an int"
-	case float64:
-		return "a float"
-	case string:
-		return "a string"
-	case fiddle.Ref:
-		return "the Python value " + x.String()
-	case *fiddle.Config:
-		return "a configured " + x.Fn.String()
-	case *fiddle.Object:
-		return "a " + x.Type.String()
-	case *fiddle.List:
-		return "a list"
-	case *fiddle.Tuple:
-		return "a tuple"
-	case *fiddle.Dict:
-		return "a dict"
-	}
-	return fmt.Sprintf("a %T", v)
 }
 
 // ReadTokenizer loads the tokenizer the NeMo 2.0 checkpoint in dir
@@ -387,7 +359,7 @@ func ReadTokenizer(dir string) (*tokenizer.Info, error) {
 	av, _ := c.Arg(arg)
 	file, ok := av.(string)
 	if !ok || file == "" {
-		return nil, fmt.Errorf("%s: %s.%s is %s, not a path", path, at, arg, kindOf(av))
+		return nil, fmt.Errorf("%s: %s.%s is %s, not a path", path, at, arg, fiddle.Describe(av))
 	}
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(filepath.Dir(path), filepath.FromSlash(file))
