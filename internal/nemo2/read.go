@@ -43,14 +43,26 @@ const (
 // yields the config NeMo would build. The reference context's tokenizer is
 // not used. The returned Model's ID is dir.
 func ReadModel(dir string) (models.Model, *models.Config, error) {
-	path, err := findIOJSON(dir)
+	path, doc, err := loadContext(dir)
 	if err != nil {
 		return models.Model{}, nil, err
 	}
-	doc, err := readIOJSON(path)
-	if err != nil {
-		return models.Model{}, nil, err
+	return modelOf(dir, path, doc)
+}
+
+// loadContext finds and parses the io.json of the checkpoint in dir.
+func loadContext(dir string) (path string, doc *fiddle.Document, err error) {
+	if path, err = findIOJSON(dir); err != nil {
+		return "", nil, err
 	}
+	if doc, err = readIOJSON(path); err != nil {
+		return "", nil, err
+	}
+	return path, doc, nil
+}
+
+// modelOf reads the model of the io.json at path, parsed as doc.
+func modelOf(dir, path string, doc *fiddle.Document) (models.Model, *models.Config, error) {
 	v, ok, err := doc.At(modelPath)
 	if err != nil {
 		return models.Model{}, nil, fmt.Errorf("%s: %s: %w", path, modelPath, err)
@@ -240,25 +252,11 @@ func configValue(v any, refs refTable, memo map[any]any) (any, error) {
 	case *fiddle.List:
 		out := &fiddle.List{Items: make([]any, len(x.Items))}
 		memo[v] = out
-		for i, it := range x.Items {
-			c, err := configValue(it, refs, memo)
-			if err != nil {
-				return nil, err
-			}
-			out.Items[i] = c
-		}
-		return out, nil
+		return out, configItems(out.Items, x.Items, refs, memo)
 	case *fiddle.Tuple:
 		out := &fiddle.Tuple{Items: make([]any, len(x.Items))}
 		memo[v] = out
-		for i, it := range x.Items {
-			c, err := configValue(it, refs, memo)
-			if err != nil {
-				return nil, err
-			}
-			out.Items[i] = c
-		}
-		return out, nil
+		return out, configItems(out.Items, x.Items, refs, memo)
 	case *fiddle.Dict:
 		out := &fiddle.Dict{Entries: make([]fiddle.Entry, len(x.Entries))}
 		memo[v] = out
@@ -283,6 +281,18 @@ func configValue(v any, refs refTable, memo map[any]any) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("is %s, which nemo-migrate cannot carry into a config", fiddle.Describe(v))
+}
+
+// configItems converts a list's or tuple's items into dst.
+func configItems(dst, items []any, refs refTable, memo map[any]any) error {
+	for i, it := range items {
+		c, err := configValue(it, refs, memo)
+		if err != nil {
+			return err
+		}
+		dst[i] = c
+	}
+	return nil
 }
 
 // countValues counts the values of v as a walk that does not share
@@ -324,14 +334,15 @@ func countValues(v any, limit int) int {
 // TiktokenTokenizer's vocab_file, each an artifact relative to the
 // directory holding io.json (context/), as NeMo's artifact copy leaves it.
 func ReadTokenizer(dir string) (*tokenizer.Info, error) {
-	path, err := findIOJSON(dir)
+	path, doc, err := loadContext(dir)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := readIOJSON(path)
-	if err != nil {
-		return nil, err
-	}
+	return tokenizerOf(path, doc)
+}
+
+// tokenizerOf loads the tokenizer of the io.json at path, parsed as doc.
+func tokenizerOf(path string, doc *fiddle.Document) (*tokenizer.Info, error) {
 	const at = modelPath + ".tokenizer"
 	v, ok, err := doc.At(at)
 	if err != nil {
@@ -383,15 +394,19 @@ func ReadTokenizer(dir string) (*tokenizer.Info, error) {
 // model.yaml, which exporters read without fiddle, describes the same
 // model and config, field by field. It returns one line per problem.
 func CheckContext(dir string) []string {
+	path, doc, err := loadContext(dir)
+	if err != nil {
+		return []string{err.Error()}
+	}
 	var problems []string
-	m, cfg, err := ReadModel(dir)
+	m, cfg, err := modelOf(dir, path, doc)
 	if err != nil {
 		problems = append(problems, err.Error())
 	} else {
 		problems = append(problems, unknownRefs(cfg)...)
-		problems = append(problems, checkModelYAML(dir, m, cfg)...)
+		problems = append(problems, checkModelYAML(filepath.Join(filepath.Dir(path), ModelYAMLName), m, cfg)...)
 	}
-	if _, err := ReadTokenizer(dir); err != nil {
+	if _, err := tokenizerOf(path, doc); err != nil {
 		problems = append(problems, "tokenizer: "+err.Error())
 	}
 	return problems
@@ -433,14 +448,9 @@ func unknownRefs(cfg *models.Config) []string {
 // maxModelYAML caps the model.yaml CheckContext reads: ours are a few KiB.
 const maxModelYAML = 4 << 20
 
-// checkModelYAML compares model.yaml's model class and config with the
-// ones io.json records.
-func checkModelYAML(dir string, m models.Model, cfg *models.Config) []string {
-	path, err := findIOJSON(dir)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	path = filepath.Join(filepath.Dir(path), ModelYAMLName)
+// checkModelYAML compares the model.yaml at path, its model class and
+// config, with the ones io.json records.
+func checkModelYAML(path string, m models.Model, cfg *models.Config) []string {
 	data, err := readCapped(path, maxModelYAML)
 	if err != nil {
 		return []string{err.Error()}
