@@ -44,7 +44,7 @@ func TestModels(t *testing.T) {
 	if out.Schema != jsonSchema || len(out.Auto) == 0 || !slices.Contains(out.Export, "LlamaForCausalLM") {
 		t.Errorf("models --json: schema %d, %d auto families, export %v", out.Schema, len(out.Auto), out.Export)
 	}
-	if len(infos) != 19 {
+	if len(infos) != 23 {
 		t.Errorf("%d models", len(infos))
 	}
 	byID := map[string]modelInfo{}

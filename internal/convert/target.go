@@ -217,16 +217,9 @@ func (t *Target) sizeVocab(src *Source) error {
 	if !ok || len(emb.Shape) != 2 {
 		return nil // Check reports the missing embedding
 	}
-	arch, err := t.Config.Arch()
-	if err != nil {
-		return err
-	}
-	size, note, err := models.VocabSize(int(emb.Shape[0]), t.Tokenizer.VocabSize, arch.MakeVocabDivisibleBy)
+	note, err := models.SetVocab(t.Config, int(emb.Shape[0]), t.Tokenizer.VocabSize)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src.NeMo1.Path, err)
-	}
-	if err := t.Config.Set("vocab_size", size); err != nil {
-		return err
 	}
 	if note != "" {
 		t.Warnings = append(t.Warnings, note)

@@ -175,7 +175,14 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 
+	// A Mamba hybrid: no Hugging Face class here expresses its mixers.
 	s := openExample(t)
+	s.Arch.Pattern = "M*-M"
+	if _, err := plan(s, Options{Output: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "Mamba hybrid") {
+		t.Errorf("hybrid: %v", err)
+	}
+
+	s = openExample(t)
 	extra := &distckpt.Tensor{Key: "model.decoder.layers.mlp.extra.weight", DType: "bfloat16", Shape: []int64{2, 4}}
 	s.Weights.Tensors = append(s.Weights.Tensors, extra)
 	s.byName["decoder.layers.mlp.extra.weight"] = extra

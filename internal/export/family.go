@@ -66,6 +66,9 @@ var neutral = []struct {
 // pick returns the family that expresses s, or an error saying, for each
 // candidate, why it does not.
 func pick(s *Source) (*family, error) {
+	if s.Arch.Pattern != "" {
+		return nil, fmt.Errorf("%s (%s) is a Mamba hybrid (hybrid_override_pattern %s): nemo-migrate does not export Mamba mixers to Hugging Face yet; convert it to NeMo 2 instead", s.Path, s.Config.Class.Name(), s.Arch.Pattern)
+	}
 	var why []string
 	for _, f := range families() {
 		err := f.fits(s)

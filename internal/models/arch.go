@@ -52,6 +52,12 @@ type Arch struct {
 	SharedExpertFFN  int
 	MoELayerFreq     int
 
+	// Pattern is a Mamba hybrid's layer pattern (MambaModel), one symbol
+	// per layer: M a Mamba mixer, * self-attention, - an MLP; "" for a
+	// GPT model. Mamba sizes the mixers of its M layers.
+	Pattern string
+	Mamba   Mamba
+
 	// VocabSize is the config's explicit vocab_size, 0 when NeMo derives
 	// it from the tokenizer (padded to MakeVocabDivisibleBy).
 	VocabSize            int
@@ -130,7 +136,11 @@ func (c *Config) Arch() (Arch, error) {
 	a.RotaryBase = r.float("rotary_base")
 	a.ShareEmbeddings = r.bool("share_embeddings_and_output_weights")
 	a.EmbeddingScaling = scalesEmbeddings(c.Class)
-	a.LayerSpec = r.layerSpec()
+	if isSSM(c.Class) {
+		r.ssmArch(&a)
+	} else {
+		a.LayerSpec = r.layerSpec()
+	}
 	a.Experts = r.optInt("num_moe_experts", 0)
 	if a.Experts > 0 {
 		a.MoEFFN = r.optInt("moe_ffn_hidden_size", a.FFN)
@@ -139,7 +149,11 @@ func (c *Config) Arch() (Arch, error) {
 		a.SharedExpertFFN = r.optInt("moe_shared_expert_intermediate_size", 0)
 		a.MoELayerFreq = r.moeLayerFreq()
 	}
-	a.VocabSize = r.optInt("vocab_size", 0)
+	if !isSSM(c.Class) {
+		// SSMConfig sizes the embedding from the tokenizer only
+		// (NemotronHConfigBase's vocab_size is read by its importers).
+		a.VocabSize = r.optInt("vocab_size", 0)
+	}
 	a.MakeVocabDivisibleBy = r.int("make_vocab_size_divisible_by")
 	if r.err != nil {
 		return Arch{}, r.err
@@ -177,6 +191,11 @@ func (a Arch) validate() error {
 	}
 	if a.LayerSpec == Gemma2Layer && a.Experts > 0 {
 		return fmt.Errorf("the Gemma 2 layer spec has a dense MLP, not %d experts", a.Experts)
+	}
+	if a.Pattern != "" || a.Mamba != (Mamba{}) {
+		if err := a.validateSSM(); err != nil {
+			return err
+		}
 	}
 	if a.VocabSize < 0 {
 		return fmt.Errorf("vocab_size must be positive, got %d", a.VocabSize)

@@ -334,7 +334,12 @@ func toList(v any) (*fiddle.List, error) {
 // sizes set explicitly, and every other architecture field that differs
 // from the class default.
 func Auto(y map[string]any) (Model, *Config, error) {
-	fields, err := nemo1Fields(y)
+	mamba := isMamba(y)
+	read := nemo1Fields
+	if mamba {
+		read = nemo1SSMFields
+	}
+	fields, err := read(y)
 	if err != nil {
 		return Model{}, nil, err
 	}
@@ -351,6 +356,8 @@ func Auto(y map[string]any) (Model, *Config, error) {
 	_, ropeScaling := f["scale_factor"]
 	m := Model{ID: AutoID, Class: c.gptModel, Config: c.gpt}
 	switch {
+	case mamba:
+		m.Class, m.Config = c.mambaModel, c.ssm
 	case y["name"] == gemma2Spec:
 		if moe {
 			return Model{}, nil, fmt.Errorf("model_config.yaml: name: %s with num_moe_experts: the Gemma 2 layer spec has a dense MLP", gemma2Spec)
@@ -393,7 +400,7 @@ func Auto(y map[string]any) (Model, *Config, error) {
 	cfg := NewConfig(m.Config)
 	always := map[string]bool{
 		"num_layers": true, "hidden_size": true, "ffn_hidden_size": true, "num_attention_heads": true,
-		"seq_length": true,
+		"seq_length": true, "hybrid_override_pattern": true,
 	}
 	for _, a := range fields {
 		p, ok := m.Config.Param(a.Name)
@@ -568,6 +575,13 @@ func CrossCheck(c *Config, model string, y map[string]any) (warnings []string, e
 	cmp("num_moe_experts", ya.Experts, ca.Experts)
 	cmp("apply_embedding_scaling", ya.EmbeddingScaling, ca.EmbeddingScaling)
 	cmp("name (layer spec)", ya.LayerSpec.name(), ca.LayerSpec.name())
+	cmp("hybrid_override_pattern", describePattern(ya.Pattern), describePattern(ca.Pattern))
+	if ya.Pattern != "" && ca.Pattern != "" {
+		cmp("mamba_state_dim", ya.Mamba.StateDim, ca.Mamba.StateDim)
+		cmp("mamba_head_dim", ya.Mamba.HeadDim, ca.Mamba.HeadDim)
+		cmp("mamba_ssm_ngroups", ya.Mamba.Groups, ca.Mamba.Groups)
+		cmp("mamba_num_heads", ya.Mamba.Heads, ca.Mamba.Heads)
+	}
 	if ya.Experts > 0 && ca.Experts > 0 {
 		cmp("moe_ffn_hidden_size", ya.MoEFFN, ca.MoEFFN)
 		cmp("moe_router_topk", ya.RouterTopK, ca.RouterTopK)
@@ -686,6 +700,7 @@ func Families() []Family {
 		return Family{Name: name, Model: m.Name(), Config: cfg.Name(), When: when}
 	}
 	return []Family{
+		f("Mamba / hybrid (NemotronH)", c.mambaModel, c.ssm, "target: MegatronMambaModel (hybrid_override_pattern, mamba_ssm_ngroups)"),
 		f("Gemma 2", c.gemma2Model, c.gemma2, "name: megatron_gemma2 (its layer spec, mcore_customization_config)"),
 		f("Gemma", c.gemmaModel, c.gemma, "apply_embedding_scaling"),
 		f("Mixtral", c.mixtralModel, c.mixtral, "experts, SwiGLU, RMSNorm, rope"),

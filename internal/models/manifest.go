@@ -165,6 +165,13 @@ func (a Arch) Manifest(tokenizerVocab int, opt Options) (*Manifest, error) {
 	if a.PositionEmbedding == "learned_absolute" {
 		tensor("embedding.position_embeddings.weight", int64(a.SeqLength), H)
 	}
+	if a.Pattern != "" {
+		a.ssmManifest(m, prefix, dtype, opt.OmitNormExtraState)
+		if !a.ShareEmbeddings {
+			tensor("output_layer.weight", int64(vocab), H)
+		}
+		return m, nil
+	}
 
 	const layer = "decoder.layers."
 	heads, groups, kv := int64(a.Heads), int64(a.Groups), int64(a.KVChannels)

@@ -169,13 +169,34 @@ func TestManifestAllSeeds(t *testing.T) {
 		"google/gemma-2-2b": 2.61, "google/gemma-2-9b": 9.24, "google/gemma-2-27b": 27.2,
 		"THUDM/chatglm2-6b": 6.24, "THUDM/chatglm3-6b": 6.24, "baichuan-inc/Baichuan2-7B-Base": 7.51,
 		"bigcode/starcoder": 15.8, // "15.5B" on its card; its weights hold 15.8B with the untied head
+		// NemotronH: the cards' nominal sizes ("This model has 56B model
+		// parameters"). The 4B, pruned from the 8B, keeps the 8B's
+		// untied 131072-token embeddings (0.8B) and is named below its size.
+		"nemotronh8b": 8, "nemotronh47b": 47, "nemotronh56b": 56,
 	}
+	// The cards' attention layer counts ("combined with just four
+	// Attention layers"; the 56B: 54 Mamba-2, 54 MLP, 10 attention).
+	attention := map[string]int{"nemotronh4b": 4, "nemotronh8b": 4, "nemotronh47b": 5, "nemotronh56b": 10}
 	for _, m := range Models() {
 		man := manifestFor(t, m.ID, m.Vocab, Options{})
 		got := float64(man.NumParams()) / 1e9
-		want := billions[m.ID]
-		if got < want*0.98 || got > want*1.02 {
+		if m.ID == "nemotronh4b" {
+			if got < 4 || got > 4.6 {
+				t.Errorf("%s: %.2fB parameters", m.ID, got)
+			}
+		} else if want := billions[m.ID]; got < want*0.98 || got > want*1.02 {
 			t.Errorf("%s: %.2fB parameters, published %.2fB", m.ID, got, want)
+		}
+		if n, ok := attention[m.ID]; ok {
+			qkv := 0
+			for _, x := range man.Tensors {
+				if strings.HasSuffix(x.Key, "linear_qkv.weight") {
+					qkv++
+				}
+			}
+			if qkv != n {
+				t.Errorf("%s: %d attention layers, the card says %d", m.ID, qkv, n)
+			}
 		}
 	}
 }

@@ -86,11 +86,11 @@ var nemo1ArchKeys = map[string]nemo1Key{
 	"hyena":                      unsupported(nil, "Hyena layers"),
 	"drop_layers":                unsupported(nil, "replaces layers with no-ops"),
 	"mcore_gpt":                  unsupported(true, "false selects NeMo 1's legacy GPT model, whose weights NeMo 2 does not load"),
-	"is_hybrid_model":            unsupported(false, "a Mamba hybrid"),
-	"mamba_state_dim":            inert("read only by Mamba hybrids, which are refused"),
-	"mamba_head_dim":             inert("read only by Mamba hybrids, which are refused"),
-	"mamba_num_groups":           inert("read only by Mamba hybrids, which are refused"),
-	"mamba_num_heads":            inert("read only by Mamba hybrids, which are refused"),
+	"is_hybrid_model":            unsupported(false, "a Mamba hybrid, which NeMo 1 builds as MegatronMambaModel (target), not as a GPT model"),
+	"mamba_state_dim":            inert("read only by Mamba models"),
+	"mamba_head_dim":             inert("read only by Mamba models"),
+	"mamba_num_groups":           inert("read only by Mamba models"),
+	"mamba_num_heads":            inert("read only by Mamba models"),
 	"heterogeneous_block_specs":  unsupported(false, "layers of different shapes"),
 	"mtp_num_layers":             inert("NeMo 1 builds no multi-token-prediction layers; NeMo 2 would, so it is not carried over"),
 	// Mixture of experts.
@@ -137,7 +137,6 @@ var otherSpecs = map[string]string{
 // are, by a part of their name; a .nemo's model_config.yaml names its
 // class in target.
 var otherTargets = []struct{ substr, what string }{
-	{"Mamba", "a Mamba / hybrid model (NemotronH); NeMo 2 loads those as MambaModel, which nemo-migrate does not convert to yet"},
 	{"Griffin", "a Griffin (RecurrentGemma) model; NeMo 2 has none"},
 	{"Retro", "a Retro model; NeMo 2 has none"},
 	{"PromptLearning", "a p-tuning checkpoint (prompt embeddings for a base model), not a model"},
@@ -153,7 +152,7 @@ func checkTarget(v any) string {
 	t, _ := v.(string)
 	class := t[strings.LastIndexByte(t, '.')+1:]
 	switch class {
-	case "", "MegatronGPTModel", "MegatronGPTSFTModel":
+	case "", "MegatronGPTModel", "MegatronGPTSFTModel", mambaTarget:
 		return ""
 	}
 	for _, o := range otherTargets {
@@ -168,8 +167,18 @@ func checkTarget(v any) string {
 // mapping, unless it holds NeMo 1's default.
 func checkNEMO1Keys(y map[string]any) error {
 	var errs []string
+	mamba := isMamba(y)
 	for _, k := range slices.Sorted(maps.Keys(y)) {
 		v := y[k]
+		key, ok := nemo1ArchKeys[k]
+		if mamba {
+			if mk, isMambaKey := nemo1MambaKeys[k]; isMambaKey {
+				key, ok = mk, true
+			}
+			if k == "name" || k == "target" {
+				continue
+			}
+		}
 		switch k {
 		case "name":
 			s, _ := v.(string)
@@ -185,7 +194,6 @@ func checkNEMO1Keys(y map[string]any) error {
 			}
 			continue
 		}
-		key, ok := nemo1ArchKeys[k]
 		if !ok || key.status != keyUnsupported || isDefault(v, key.def) {
 			continue
 		}

@@ -148,7 +148,7 @@ func TestOtherFamiliesNamed(t *testing.T) {
 		"name: megatron_falcon_gpt":                 "Falcon",
 		"name: megatron_gpt_full_te_layer_autocast": "use_transformer_engine_full_layer_spec",
 		"name: te_gpt_hyena":                        "Hyena",
-		"target: nemo.collections.nlp.models.language_modeling.megatron_mamba_model.MegatronMambaModel":     "NemotronH",
+		"is_hybrid_model: true":                     "MegatronMambaModel",
 		"target: nemo.collections.nlp.models.language_modeling.megatron_griffin_model.MegatronGriffinModel": "RecurrentGemma",
 		"target: nemo.collections.nlp.models.language_modeling.megatron_t5_model.MegatronT5Model":           "T5",
 		"target: some.Other":             "not NeMo 1's GPT model",

@@ -73,6 +73,9 @@ type classes struct {
 
 	gptModel, llamaModel, mistralModel, mixtralModel, nemotronModel, qwen2Model, starcoder2Model *Class
 	gemmaModel, gemma2Model, chatglmModel, baichuan2Model, starcoderModel                        *Class
+
+	ssm, nemotronH, nemotronH4b, nemotronH8b, nemotronH47b, nemotronH56b *Class
+	mambaModel                                                           *Class
 }
 
 // a is shorthand for a field declaration in a subclass.
@@ -297,11 +300,12 @@ func newClasses() *classes {
 	c.chatglmModel = &Class{Ref: fiddle.Dotted(chatglmModule + "ChatGLMModel"), Params: modelParams(false, false)}
 	c.baichuan2Model = &Class{Ref: fiddle.Dotted(baichuanModule + "Baichuan2Model"), Params: modelParams(false, false)}
 	c.starcoderModel = &Class{Ref: fiddle.Dotted(starcoderMod + "StarcoderModel"), Params: modelParams(false, false)}
+	c.addSSMClasses()
 	return c
 }
 
 // seed returns the model ids of NeMo's convert_nemo1_to_nemo2.py
-// (MODEL_CONFIG_MAPPING), GPT models only.
+// (MODEL_CONFIG_MAPPING): its GPT and NemotronH models.
 func (c *classes) seed() []Model {
 	return []Model{
 		{"meta-llama/Llama-2-7b-hf", c.llamaModel, c.llama2_7b, 32000},
@@ -317,6 +321,10 @@ func (c *classes) seed() []Model {
 		{"nemotron4-22b", c.nemotronModel, c.nemotron3_22b, 256000},
 		{"nemotron4-15b", c.nemotronModel, c.nemotron4_15b, 256000},
 		{"nemotron4-340b", c.nemotronModel, c.nemotron4_340b, 256000},
+		{"nemotronh4b", c.mambaModel, c.nemotronH4b, 131072},
+		{"nemotronh8b", c.mambaModel, c.nemotronH8b, 131072},
+		{"nemotronh47b", c.mambaModel, c.nemotronH47b, 131072},
+		{"nemotronh56b", c.mambaModel, c.nemotronH56b, 131072},
 	}
 }
 
@@ -380,7 +388,8 @@ func ConfigClasses() map[string]*Class {
 		c.llama3_70b, c.llama31, c.mistral7b, c.mixtral, c.mixtral8x7b, c.mixtral8x22b, c.nemotron, c.nemotron3_8b,
 		c.nemotron3_22b, c.nemotron4_15b, c.nemotron4_340b, c.qwen2, c.starcoder2,
 		c.gemma, c.gemma2, c.chatglm, c.baichuan2, c.starcoder,
-		c.gemma2_2b, c.gemma2_9b, c.gemma2_27b, c.chatglm2_6b, c.chatglm3_6b, c.baichuan2_7b, c.starcoder15b} {
+		c.gemma2_2b, c.gemma2_9b, c.gemma2_27b, c.chatglm2_6b, c.chatglm3_6b, c.baichuan2_7b, c.starcoder15b,
+		c.ssm, c.nemotronH, c.nemotronH4b, c.nemotronH8b, c.nemotronH47b, c.nemotronH56b} {
 		out[k.Name()] = k
 	}
 	return out
@@ -393,7 +402,7 @@ func ModelClasses() map[string]*Class {
 	c := newClasses()
 	out := map[string]*Class{}
 	for _, k := range []*Class{c.gptModel, c.llamaModel, c.mistralModel, c.mixtralModel, c.nemotronModel, c.qwen2Model, c.starcoder2Model,
-		c.gemmaModel, c.gemma2Model, c.chatglmModel, c.baichuan2Model, c.starcoderModel} {
+		c.gemmaModel, c.gemma2Model, c.chatglmModel, c.baichuan2Model, c.starcoderModel, c.mambaModel} {
 		out[k.Name()] = k
 	}
 	return out

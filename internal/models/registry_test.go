@@ -130,6 +130,10 @@ func TestRegistry(t *testing.T) {
 		"THUDM/chatglm3-6b":              "nemo.collections.llm.gpt.model.chatglm.ChatGLMModel nemo.collections.llm.gpt.model.chatglm.ChatGLM3Config6B",
 		"baichuan-inc/Baichuan2-7B-Base": "nemo.collections.llm.gpt.model.baichuan.Baichuan2Model nemo.collections.llm.gpt.model.baichuan.Baichuan2Config7B",
 		"bigcode/starcoder":              "nemo.collections.llm.gpt.model.starcoder.StarcoderModel nemo.collections.llm.gpt.model.starcoder.StarcoderConfig15B",
+		"nemotronh4b":                    "nemo.collections.llm.gpt.model.ssm.MambaModel nemo.collections.llm.gpt.model.ssm.NemotronHConfig4B",
+		"nemotronh8b":                    "nemo.collections.llm.gpt.model.ssm.MambaModel nemo.collections.llm.gpt.model.ssm.NemotronHConfig8B",
+		"nemotronh47b":                   "nemo.collections.llm.gpt.model.ssm.MambaModel nemo.collections.llm.gpt.model.ssm.NemotronHConfig47B",
+		"nemotronh56b":                   "nemo.collections.llm.gpt.model.ssm.MambaModel nemo.collections.llm.gpt.model.ssm.NemotronHConfig56B",
 	}
 	ms := Models()
 	if len(ms) != len(want) {

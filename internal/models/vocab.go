@@ -1,6 +1,9 @@
 package models
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // VocabSize returns the vocab_size to record in a NeMo 2 config for a
 // checkpoint whose word embedding has rows rows, and a note for the user
@@ -32,4 +35,51 @@ func VocabSize(rows, tokenizerVocab, divisibleBy int) (vocabSize int, note strin
 			rows, tokenizerVocab, p, divisibleBy, rows)
 	}
 	return rows, note, nil
+}
+
+// SetVocab records on c the vocabulary size NeMo 2 gives a checkpoint
+// whose word embedding has rows rows, and returns VocabSize's note. GPT
+// configs take vocab_size. SSMConfig has none (MambaModel always pads the
+// tokenizer's size), so its make_vocab_size_divisible_by is set to what
+// pads the tokenizer to rows (SSMVocabDivisor) when the class default
+// does not.
+func SetVocab(c *Config, rows, tokenizerVocab int) (note string, err error) {
+	divisibleBy, ok := toInt(valueOr(c, "make_vocab_size_divisible_by", 128))
+	if !ok || divisibleBy <= 0 {
+		return "", fmt.Errorf("%s: make_vocab_size_divisible_by is not a positive integer", c.Class.Name())
+	}
+	if !isSSM(c.Class) {
+		size, note, err := VocabSize(rows, tokenizerVocab, divisibleBy)
+		if err != nil {
+			return "", err
+		}
+		return note, c.Set("vocab_size", size)
+	}
+	if tokenizerVocab <= 0 {
+		return "", fmt.Errorf("%s sizes the embedding from the tokenizer, and the tokenizer's size is unknown", c.Class.Name())
+	}
+	if rows < tokenizerVocab {
+		return "", fmt.Errorf("the word embedding has %d rows but the tokenizer has %d tokens: the tokenizer does not belong to this checkpoint", rows, tokenizerVocab)
+	}
+	d, _ := SSMVocabDivisor(rows, tokenizerVocab, divisibleBy)
+	// The tensor parallel sizes a NeMo 2 run may load it at.
+	var tps []string
+	for tp := 1; tp <= 8; tp *= 2 {
+		if PaddedVocab(tokenizerVocab, d, tp) == rows {
+			tps = append(tps, fmt.Sprint(tp))
+		}
+	}
+	if d != divisibleBy {
+		note = fmt.Sprintf("the embedding holds %d rows for the tokenizer's %d tokens; MambaModel has no vocab_size and pads the tokenizer to a multiple of make_vocab_size_divisible_by × TP, so make_vocab_size_divisible_by=%d is recorded", rows, tokenizerVocab, d)
+		if err := c.Set("make_vocab_size_divisible_by", d); err != nil {
+			return "", err
+		}
+	}
+	if len(tps) < 4 {
+		if note == "" {
+			note = fmt.Sprintf("MambaModel has no vocab_size: NeMo 2 pads the tokenizer's %d tokens to a multiple of make_vocab_size_divisible_by (%d) × TP", tokenizerVocab, d)
+		}
+		note += fmt.Sprintf("; it loads the stored %d rows at tensor parallel size %s only", rows, strings.Join(tps, ", "))
+	}
+	return note, nil
 }

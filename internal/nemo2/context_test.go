@@ -144,7 +144,7 @@ func TestContextSeedModels(t *testing.T) {
 			}
 			wantAct := "torch.nn.functional.silu"
 			switch {
-			case strings.Contains(m.Config.Name(), "nemotron"):
+			case strings.Contains(strings.ToLower(m.Config.Name()), "nemotron"):
 				wantAct = "nemo.collections.llm.fn.activation.squared_relu"
 			case strings.Contains(m.Config.Name(), "gemma"):
 				wantAct = "nemo.collections.llm.fn.activation.openai_gelu"

@@ -35,6 +35,12 @@ REFS = {
     "default_layer_spec": "ref:nemo.collections.llm.gpt.model.base.default_layer_spec",
     "gpt_forward_step": "ref:nemo.collections.llm.gpt.model.base.gpt_forward_step",
     "gpt_data_step": "ref:nemo.collections.llm.gpt.model.base.gpt_data_step",
+    "ssm_forward_step": "ref:nemo.collections.llm.gpt.model.ssm.ssm_forward_step",
+    # A ModuleSpec instance (ssm.py imports it under this name).
+    "default_mamba_stack_spec": "ref:megatron.core.models.mamba.mamba_layer_specs.mamba_stack_spec",
+    # NemotronHConfigBase's activation: squared ReLU as a lambda; recorded
+    # as NeMo's named function of the same computation.
+    "lambda x: torch.pow(F.relu(x), 2)": "ref:nemo.collections.llm.fn.activation.squared_relu",
     # True when apex's fused_weight_gradient_mlp_cuda imports, as in NeMo's
     # container (NeMo's example model.yaml records true).
     "_grad_accum_fusion_available": "True",
@@ -55,6 +61,7 @@ FILES = [
     ("nemo", "nemo/collections/llm/gpt/model/chatglm.py"),
     ("nemo", "nemo/collections/llm/gpt/model/baichuan.py"),
     ("nemo", "nemo/collections/llm/gpt/model/starcoder.py"),
+    ("nemo", "nemo/collections/llm/gpt/model/ssm.py"),
 ]
 
 CLASSES = [
@@ -65,6 +72,8 @@ CLASSES = [
     "GemmaConfig", "Gemma2Config", "ChatGLMConfig", "Baichuan2Config", "StarcoderConfig",
     "Gemma2Config2B", "Gemma2Config9B", "Gemma2Config27B",
     "ChatGLM2Config6B", "ChatGLM3Config6B", "Baichuan2Config7B", "StarcoderConfig15B",
+    "SSMConfig", "NemotronHConfigBase", "NemotronHConfig4B", "NemotronHConfig8B", "NemotronHConfig47B",
+    "NemotronHConfig56B",
 ]
 
 
@@ -75,6 +84,8 @@ def default_repr(node):
         for kw in node.keywords:
             if kw.arg == "default_factory":
                 body = kw.value.body if isinstance(kw.value, ast.Lambda) else kw.value
+                if ast.unparse(body) in REFS:
+                    return REFS[ast.unparse(body)]
                 return repr(ast.literal_eval(body))
             if kw.arg == "default":
                 return default_repr(kw.value)

@@ -44,6 +44,11 @@ ARCHS = {
     # convert_chatglm_hf_to_nemo.py's layout: q/k/v biases only, RoPE on
     # interleaved pairs of half of each head, two query groups.
     "chatglm": dict(L=2, H=64, F=160, heads=4, groups=2, V=256, E=0, gated=True, norm_bias=False, tie=False, qkv_bias=True),
+    # A Mamba hybrid as NeMo 1's MegatronMambaModel saves it (Megatron-Core
+    # >= 0.9's MambaStack: a key per layer, in_proj and conv1d in parts):
+    # the layer pattern, the mixer's state and head widths, its groups.
+    "nemotronh": dict(L=5, H=64, F=96, heads=4, groups=2, V=256, E=0, gated=False, norm_bias=False, tie=False,
+                      pattern="M*-M-", state=16, headdim=16, ngroups=2),
 }
 
 
@@ -100,6 +105,8 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
         return (torch.randn(shape, generator=g) * 3).to(dtype)
 
     p = "model."
+    if "pattern" in a:
+        return build_mamba(a, rnd, tp)
     pieces = []
     qkv_rows = (heads + 2 * groups) * kv
     pieces.append(Piece(p + "embedding.word_embeddings.weight", rnd(V, H), (V // tp, H)))
@@ -135,6 +142,61 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
         pieces.append(Piece(p + "output_layer.weight", rnd(V, H), (V // tp, H)))
 
     return pieces, te_objects(L, E, shared=bool(a.get("S")))
+
+
+def build_mamba(a, rnd, tp):
+    """The pieces and objects of a Mamba hybrid: every layer under its own
+    index (no layer axis), TP-chunked on the first axis; the mixer's
+    in_proj as z, x, B, C, dt and its conv1d as x, B, C
+    (MambaMixer.sharded_state_dict); extra states as unstacked modules
+    (shard_0_1)."""
+    p = "model."
+    H, F, heads, groups, V = a["H"], a["F"], a["heads"], a["groups"], a["V"]
+    kv = H // heads
+    inner, gs = 2 * H, a["ngroups"] * a["state"]
+    nh = inner // a["headdim"]
+    pieces, objects = [], collections.OrderedDict()
+
+    def add(key, *shape):
+        pieces.append(Piece(p + key, rnd(*shape), (shape[0] // tp,) + tuple(shape[1:])))
+
+    def extra(module, tag):
+        objects["%s%s._extra_state/shard_0_1" % (p, module)] = te_extra_state(tag)
+
+    add("embedding.word_embeddings.weight", V, H)
+    for i, sym in enumerate(a["pattern"]):
+        l = "decoder.layers.%d." % i
+        if sym == "M":
+            m = l + "mixer."
+            pieces.append(Piece(p + m + "in_proj.layer_norm_weight", rnd(H), (H,)))
+            for part, rows in (("z", inner), ("x", inner), ("B", gs), ("C", gs), ("dt", nh)):
+                add(m + "in_proj.weight." + part, rows, H)
+            for part, rows in (("x", inner), ("B", gs), ("C", gs)):
+                add(m + "conv1d.weight." + part, rows, 1, 4)
+                add(m + "conv1d.bias." + part, rows)
+            for name in ("A_log", "D", "dt_bias"):
+                add(m + name, nh)
+            add(m + "norm.weight", inner)
+            pieces.append(Piece(p + m + "out_proj.weight", rnd(H, inner), (H, inner // tp)))
+            extra(m + "in_proj", i)
+            extra(m + "out_proj", i)
+        elif sym == "*":
+            s = l + "self_attention."
+            pieces.append(Piece(p + s + "linear_qkv.layer_norm_weight", rnd(H), (H,)))
+            add(s + "linear_qkv.weight", (heads + 2 * groups) * kv, H)
+            pieces.append(Piece(p + s + "linear_proj.weight", rnd(H, heads * kv), (H, heads * kv // tp)))
+            for mod in ("linear_qkv", "core_attention", "linear_proj"):
+                extra(s + mod, i)
+        else:
+            m = l + "mlp."
+            pieces.append(Piece(p + m + "linear_fc1.layer_norm_weight", rnd(H), (H,)))
+            add(m + "linear_fc1.weight", F, H)
+            pieces.append(Piece(p + m + "linear_fc2.weight", rnd(H, F), (H, F // tp)))
+            extra(m + "linear_fc1", i)
+            extra(m + "linear_fc2", i)
+    pieces.append(Piece(p + "decoder.final_norm.weight", rnd(H), (H,)))
+    add("output_layer.weight", V, H)
+    return pieces, objects
 
 
 def te_objects(L, E, p="model.", shared=False):
@@ -251,6 +313,8 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
     a = dict(ARCHS[arch])
     if dims:
         a.update(zip(("L", "H", "F", "heads", "groups", "V"), dims))
+    if "pattern" in a:
+        return mamba_config(a, tp, tokenizer, precision)
     lines = [
         "mcore_gpt: true",
         "micro_batch_size: 1",
@@ -292,6 +356,54 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
         "  vocab_file: null",
         "  merge_file: null",
         "  sentencepiece_legacy: false",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def mamba_config(a, tp, tokenizer, precision):
+    """model_config.yaml of a MegatronMambaModel: megatron_mamba_config.yaml's
+    keys (target recorded by ModelPT), NemotronH's squared ReLU, and GPT
+    keys that model ignores (position embedding, tying, bias)."""
+    lines = [
+        "mcore_gpt: true",
+        "micro_batch_size: 1",
+        "global_batch_size: 8",
+        "tensor_model_parallel_size: %d" % tp,
+        "pipeline_model_parallel_size: 1",
+        "encoder_seq_length: 512",
+        "max_position_embeddings: ${.encoder_seq_length}",
+        "position_embedding_type: rope",
+        "hybrid_override_pattern: %s" % a["pattern"],
+        "num_layers: %d" % a["L"],
+        "gated_linear_unit: false",
+        "add_bias_linear: false",
+        "bias: true",
+        "share_embeddings_and_output_weights: true",
+        "vocab_size: %d" % a["V"],
+        "hidden_size: %d" % a["H"],
+        "ffn_hidden_size: %d" % a["F"],
+        "num_attention_heads: %d" % a["heads"],
+        "num_query_groups: %d" % a["groups"],
+        "mamba_ssm_ngroups: %d" % a["ngroups"],
+        "mamba_state_dim: %d" % a["state"],
+        "mamba_head_dim: %d" % a["headdim"],
+        "kv_channels: null",
+        "apply_query_key_layer_scaling: true",
+        "normalization: RMSNorm",
+        "layernorm_epsilon: 1.0e-05",
+        "activation: squared-relu",
+        "make_vocab_size_divisible_by: 128",
+        "precision: %s" % precision,
+        "dist_ckpt_format: zarr",
+        "tokenizer:",
+        "  library: sentencepiece",
+        "  type: null",
+        "  model: %s" % tokenizer,
+        "  vocab_file: null",
+        "  merge_file: null",
+        "  sentencepiece_legacy: false",
+        "target: nemo.collections.nlp.models.language_modeling.megatron_mamba_model.MegatronMambaModel",
+        "nemo_version: 2.0.0",
     ]
     return "\n".join(lines) + "\n"
 
