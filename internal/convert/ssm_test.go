@@ -2,6 +2,7 @@ package convert
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,5 +62,19 @@ func TestNemotronH(t *testing.T) {
 				t.Errorf("activation %s", a.Activation)
 			}
 		})
+	}
+}
+
+// TestNemotronHWhole: mixers saved whole (Megatron-Core 0.8) are refused
+// before writing, saying how to get the parts NeMo 2 loads.
+func TestNemotronHWhole(t *testing.T) {
+	_, input := writeFixture(t, "--arch", "nemotronh_whole", "--backend", "torch_dist", "--form", "nemo")
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := Run(context.Background(), Options{Input: input, Output: out, Target: &TargetOptions{ModelID: "auto"}})
+	if err == nil || !strings.Contains(err.Error(), "Megatron-Core 0.8") || !strings.Contains(err.Error(), "missing tensor module.decoder.layers.0.mixer.in_proj.weight.z") {
+		t.Fatalf("whole mixers: %v", err)
+	}
+	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+		t.Errorf("output written: %v", statErr)
 	}
 }

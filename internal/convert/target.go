@@ -267,6 +267,12 @@ func (t *Target) check(src *Source) error {
 		t.Warnings = append(t.Warnings, fmt.Sprintf("%d extra states of TransformerEngine 1.6-1.8's attention submodules (core_attention.*_attention._extra_state) are copied; NeMo 2 does not request them, and they hold no weights", leftovers))
 	}
 	if len(fatal) > 0 {
+		for _, tn := range s.Tensors {
+			if strings.HasSuffix(tn.Key, ".mixer.in_proj.weight") || strings.HasSuffix(tn.Key, ".mixer.conv1d.weight") {
+				fatal = append(fatal, "(the Mamba mixers' in_proj and conv1d are stored whole, as Megatron-Core 0.8 saved them; NeMo 2 loads them in parts (in_proj.weight.z/x/B/C/dt, conv1d.*.x/B/C): load the checkpoint in NeMo 1 with Megatron-Core >= 0.9 and save it again)")
+				break
+			}
+		}
 		if t.Model.ID == models.AutoID {
 			return fmt.Errorf("the tensors of %s do not match the architecture its model_config.yaml describes (%s):\n  %s", src.NeMo1.Path, t.Config.Class.Ref, strings.Join(fatal, "\n  "))
 		}

@@ -254,7 +254,31 @@ func nemo1Fields(y map[string]any) ([]fiddle.Arg, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("model_config.yaml: %s", strings.Join(errs, "; "))
 	}
-	return out, nil
+	return fuseOnlyWhereMegatronCan(out), nil
+}
+
+// fuseOnlyWhereMegatronCan turns bias_activation_fusion off where
+// Megatron-Core has no fused kernel: it fuses GeLU with a bias or a gate
+// (the tanh form) and SwiGLU, and anything else with the flag on raises
+// (TransformerConfig.__post_init__ since 0.11, MLP.forward before), so a
+// NeMo 2 config built with it would not load. NeMo 1 defaulted it to true
+// whatever the activation; its YAMLs for other activations set it false.
+func fuseOnlyWhereMegatronCan(fields []fiddle.Arg) []fiddle.Arg {
+	f := map[string]any{}
+	for _, a := range fields {
+		f[a.Name] = a.Value
+	}
+	act, glu, bias := f["activation_func"], f["gated_linear_unit"] == true, f["add_bias_linear"] == true
+	can := (act == gelu && (glu || bias)) || (act == silu && glu)
+	if can {
+		return fields
+	}
+	for i, a := range fields {
+		if a.Name == "bias_activation_fusion" {
+			fields[i].Value = false
+		}
+	}
+	return fields
 }
 
 // gemma2Fields reads what NeMo 1's Gemma 2 layer spec takes from

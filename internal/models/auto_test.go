@@ -560,3 +560,40 @@ func TestPresetIDs(t *testing.T) {
 		t.Errorf("Baichuan2-7B: %v", err)
 	}
 }
+
+// TestFusionOnlyWhereMegatronCan: NeMo 1's default bias_activation_fusion
+// (true) is carried over only where Megatron-Core has the fused kernel; a
+// NeMo 2 config with it on for another activation raises in
+// TransformerConfig.__post_init__.
+func TestFusionOnlyWhereMegatronCan(t *testing.T) {
+	for _, c := range []struct {
+		activation, bias string
+		want             bool
+	}{
+		{"fast-swiglu", "false", true},
+		{"geglu", "false", true},
+		{"gelu", "true", true},
+		{"gelu", "false", false},
+		{"squared-relu", "false", false},
+		{"squared-relu", "true", false},
+		{"reglu", "false", false},
+	} {
+		y := decode(t, strings.NewReplacer("activation: fast-swiglu", "activation: "+c.activation,
+			"bias: false", "bias: "+c.bias).Replace(llama2YAML))
+		_, cfg, err := Auto(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := cfg.Value("bias_activation_fusion"); v != c.want {
+			t.Errorf("%s, bias %s: bias_activation_fusion %v, want %v", c.activation, c.bias, v, c.want)
+		}
+	}
+	// A Mamba hybrid's squared-ReLU MLP, with NeMo 1's default.
+	_, cfg, err := Auto(decode(t, nemotronH8bYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := cfg.Value("bias_activation_fusion"); v != false {
+		t.Errorf("hybrid: bias_activation_fusion %v", v)
+	}
+}

@@ -418,7 +418,7 @@ func nemo1SSMFields(y map[string]any) ([]fiddle.Arg, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("model_config.yaml: %s", strings.Join(errs, "; "))
 	}
-	return out, nil
+	return fuseOnlyWhereMegatronCan(out), nil
 }
 
 // describePattern names a layer pattern for a mismatch: a GPT model has

@@ -49,6 +49,9 @@ ARCHS = {
     # the layer pattern, the mixer's state and head widths, its groups.
     "nemotronh": dict(L=5, H=64, F=96, heads=4, groups=2, V=256, E=0, gated=False, norm_bias=False, tie=False,
                       pattern="M*-M-", state=16, headdim=16, ngroups=2),
+    # The same as Megatron-Core 0.8 saved it: in_proj and conv1d whole.
+    "nemotronh_whole": dict(L=5, H=64, F=96, heads=4, groups=2, V=256, E=0, gated=False, norm_bias=False, tie=False,
+                            pattern="M*-M-", state=16, headdim=16, ngroups=2, whole=True),
 }
 
 
@@ -169,11 +172,16 @@ def build_mamba(a, rnd, tp):
         if sym == "M":
             m = l + "mixer."
             pieces.append(Piece(p + m + "in_proj.layer_norm_weight", rnd(H), (H,)))
-            for part, rows in (("z", inner), ("x", inner), ("B", gs), ("C", gs), ("dt", nh)):
-                add(m + "in_proj.weight." + part, rows, H)
-            for part, rows in (("x", inner), ("B", gs), ("C", gs)):
-                add(m + "conv1d.weight." + part, rows, 1, 4)
-                add(m + "conv1d.bias." + part, rows)
+            if a.get("whole"):
+                add(m + "in_proj.weight", 2 * inner + 2 * gs + nh, H)
+                add(m + "conv1d.weight", inner + 2 * gs, 1, 4)
+                add(m + "conv1d.bias", inner + 2 * gs)
+            else:
+                for part, rows in (("z", inner), ("x", inner), ("B", gs), ("C", gs), ("dt", nh)):
+                    add(m + "in_proj.weight." + part, rows, H)
+                for part, rows in (("x", inner), ("B", gs), ("C", gs)):
+                    add(m + "conv1d.weight." + part, rows, 1, 4)
+                    add(m + "conv1d.bias." + part, rows)
             for name in ("A_log", "D", "dt_bias"):
                 add(m + name, nh)
             add(m + "norm.weight", inner)
