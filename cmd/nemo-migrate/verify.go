@@ -10,7 +10,6 @@ import (
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
 	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
 	"github.com/nemo-migrate/nemo-migrate/internal/export"
-	"github.com/nemo-migrate/nemo-migrate/internal/models"
 	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/nemo2"
 	"github.com/nemo-migrate/nemo-migrate/internal/verify"
@@ -118,7 +117,7 @@ func runVerify(e *env, args []string) error {
 			return err
 		}
 		defer src.Close()
-		return verify.Against(e.ctx, outCk, src.Weights, models.NeMo2Key, convert.ReplacedObject, rep, verify.Options{Progress: bars("comparing")})
+		return verify.Against(e.ctx, outCk, src.Weights, convert.TargetKey(src.Weights), convert.ReplacedObject, rep, verify.Options{Progress: bars("comparing")})
 	})
 	if err != nil {
 		return err

@@ -256,7 +256,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			return err
 		}
 		for _, t := range src.Tensors {
-			target := models.NeMo2Key(t.Key)
+			target := plan.key(t.Key)
 			for _, ch := range t.Chunks {
 				info := dcp.StorageInfo{RelativePath: path.Base(ch.Path), Offset: ch.ItemOffset, Length: ch.ItemLength}
 				if err := w.RecordTensorChunk(target, t.DType, t.Shape, dcp.Chunk{Offsets: ch.Offsets, Sizes: ch.Sizes}, info); err != nil {
@@ -269,7 +269,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 				continue // re-encoded by writeObjects
 			}
 			info := dcp.StorageInfo{RelativePath: path.Base(o.Path), Offset: o.ItemOffset, Length: o.ItemLength}
-			if err := w.RecordObject(models.NeMo2Key(o.Key), info); err != nil {
+			if err := w.RecordObject(plan.key(o.Key), info); err != nil {
 				return err
 			}
 		}
@@ -279,7 +279,7 @@ func writeWeights(ctx context.Context, src *distckpt.Checkpoint, plan *Plan, w *
 			return err
 		}
 		for _, t := range src.Tensors {
-			target := models.NeMo2Key(t.Key)
+			target := plan.key(t.Key)
 			to := torchsave.DType(plan.cast.of(string(t.DType)))
 			for _, ch := range t.Chunks {
 				if err := ctx.Err(); err != nil {

@@ -48,9 +48,10 @@ type Plan struct {
 	Tokenizer   string `json:"tokenizer,omitempty"`
 	VocabSize   int    `json:"tokenizer_vocab_size,omitempty"`
 
-	objectFile string   // the file convert writes its own objects into
-	rewrite    bool     // tensors are written anew (zarr source, or a cast), not copied in files
-	cast       castSpec // the cast applied to rewritten tensors
+	key        func(string) string // a source key's target key (models.KeyMap)
+	objectFile string              // the file convert writes its own objects into
+	rewrite    bool                // tensors are written anew (zarr source, or a cast), not copied in files
+	cast       castSpec            // the cast applied to rewritten tensors
 }
 
 // PlanItem maps one source key to its target.
@@ -127,6 +128,11 @@ func (c castSpec) active() bool { return c.to != "" && c.to != c.from }
 // makePlan decides how every item of src reaches the output.
 func makePlan(src *distckpt.Checkpoint, extraObjects []Extra, cs castSpec) (*Plan, error) {
 	p := &Plan{Backend: src.Config.ShardedBackend, cast: cs}
+	var renamed []string
+	p.key, renamed = models.KeyMap(sourceKeys(src))
+	if len(renamed) > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("norms of Megatron-Core's local layer spec written under the names NeMo 2's TransformerEngine layer loads: %s", notes.Names(renamed)))
+	}
 	backend := src.Config.ShardedBackend
 	if backend == distckpt.TorchDist && cs.active() {
 		// Cast tensors are written anew, so nothing is copied whole.
@@ -160,7 +166,7 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra, cs castSpec) (*Pla
 	switch backend {
 	case distckpt.TorchDist:
 		for _, t := range src.Tensors {
-			target := models.NeMo2Key(t.Key)
+			target := p.key(t.Key)
 			if err := claim(t.Key, target); err != nil {
 				return nil, err
 			}
@@ -172,7 +178,7 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra, cs castSpec) (*Pla
 	case distckpt.Zarr:
 		var tensorBytes int64
 		for _, t := range src.Tensors {
-			target := models.NeMo2Key(t.Key)
+			target := p.key(t.Key)
 			if err := claim(t.Key, target); err != nil {
 				return nil, err
 			}
@@ -193,7 +199,7 @@ func makePlan(src *distckpt.Checkpoint, extraObjects []Extra, cs castSpec) (*Pla
 	var replaced, reencoded, fp8 int
 	forms := map[string]int{}
 	for _, o := range src.Objects {
-		target := models.NeMo2Key(o.Key)
+		target := p.key(o.Key)
 		if err := claim(o.Key, target); err != nil {
 			return nil, err
 		}

@@ -131,16 +131,20 @@ func (s *Source) index() error {
 	s.byName = map[string]*distckpt.Tensor{}
 	var prefix string
 	var st models.Source
+	// Local-spec norms under the TransformerEngine layer's names, as
+	// convert writes them.
+	target := convert.TargetKey(s.Weights)
 	for _, t := range s.Weights.Tensors {
-		name, p := megatronName(t.Key)
+		_, p := megatronName(t.Key)
 		if prefix == "" {
 			prefix = p
 		}
 		if p != prefix {
 			return fmt.Errorf("%s: tensor keys start with both %q and %q", s.Path, prefix, p)
 		}
+		name := strings.TrimPrefix(target(t.Key), "module.")
 		s.byName[name] = t
-		st.Tensors = append(st.Tensors, models.SourceTensor{Key: t.Key, DType: string(t.DType), Shape: t.Shape})
+		st.Tensors = append(st.Tensors, models.SourceTensor{Key: prefix + name, DType: string(t.DType), Shape: t.Shape})
 	}
 	if emb, ok := s.byName["embedding.word_embeddings.weight"]; ok && len(emb.Shape) == 2 {
 		a.VocabSize = int(emb.Shape[0])

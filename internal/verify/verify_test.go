@@ -9,7 +9,6 @@ import (
 
 	"github.com/nemo-migrate/nemo-migrate/internal/convert"
 	"github.com/nemo-migrate/nemo-migrate/internal/dcp"
-	"github.com/nemo-migrate/nemo-migrate/internal/models"
 	"github.com/nemo-migrate/nemo-migrate/internal/nemo1"
 	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
 )
@@ -48,7 +47,7 @@ func verifyAll(t *testing.T, input, out string) *Report {
 			t.Fatal(err)
 		}
 		defer src.Close()
-		if err := Against(context.Background(), ck, src.Weights, models.NeMo2Key, convert.ReplacedObject, rep, Options{}); err != nil {
+		if err := Against(context.Background(), ck, src.Weights, convert.TargetKey(src.Weights), convert.ReplacedObject, rep, Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,8 +55,13 @@ func verifyAll(t *testing.T, input, out string) *Report {
 }
 
 func TestVerifyPassesOnConvertedCheckpoints(t *testing.T) {
-	for _, backend := range []string{"torch_dist", "zarr"} {
-		input, out := converted(t, "--arch", "mixtral", "--backend", backend)
+	for _, args := range [][]string{
+		{"--backend", "torch_dist"}, {"--backend", "zarr"},
+		// Local-spec norms, written under other names than stored.
+		{"--backend", "torch_dist", "--local"},
+	} {
+		backend := strings.Join(args, " ")
+		input, out := converted(t, append([]string{"--arch", "mixtral"}, args...)...)
 		rep := verifyAll(t, input, out)
 		if !rep.OK() {
 			t.Errorf("%s: findings on a correct conversion: %v", backend, rep.Findings)

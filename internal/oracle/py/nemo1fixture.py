@@ -49,6 +49,11 @@ ARCHS = {
     # the layer pattern, the mixer's state and head widths, its groups.
     "nemotronh": dict(L=5, H=64, F=96, heads=4, groups=2, V=256, E=0, gated=False, norm_bias=False, tie=False,
                       pattern="M*-M-", state=16, headdim=16, ngroups=2),
+    # NeMo 1's full TransformerEngine layer (name:
+    # megatron_gpt_full_te_layer_autocast): TE's TransformerLayer, with its
+    # defaults (LayerNorm, GeLU, biases, MHA), as transformer_layer.
+    "gpt_full_te": dict(L=3, H=48, F=192, heads=6, groups=6, V=128, E=0, gated=False, norm_bias=True, tie=True,
+                        full_te=True),
     # The same as Megatron-Core 0.8 saved it: in_proj and conv1d whole.
     "nemotronh_whole": dict(L=5, H=64, F=96, heads=4, groups=2, V=256, E=0, gated=False, norm_bias=False, tie=False,
                             pattern="M*-M-", state=16, headdim=16, ngroups=2, whole=True),
@@ -110,6 +115,8 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
     p = "model."
     if "pattern" in a:
         return build_mamba(a, rnd, tp)
+    if a.get("full_te"):
+        return build_full_te(a, rnd, tp)
     pieces = []
     qkv_rows = (heads + 2 * groups) * kv
     pieces.append(Piece(p + "embedding.word_embeddings.weight", rnd(V, H), (V // tp, H)))
@@ -145,6 +152,38 @@ def build(arch, tp=1, dtype=torch.bfloat16, seed=0, dims=None):
         pieces.append(Piece(p + "output_layer.weight", rnd(V, H), (V // tp, H)))
 
     return pieces, te_objects(L, E, shared=bool(a.get("S")))
+
+
+def build_full_te(a, rnd, tp):
+    """TE's TransformerLayer stacked by TransformerBlock: LayerNormLinear
+    (one fused QKV weight), DotProductAttention, Linear and LayerNormMLP
+    under transformer_layer., Megatron-Core's FusedLayerNorm at the end."""
+    p = "model."
+    L, H, F, heads, V = a["L"], a["H"], a["F"], a["heads"], a["V"]
+    w = heads * (H // heads)
+    tl = p + "decoder.layers.transformer_layer."
+    pieces = [Piece(p + "embedding.word_embeddings.weight", rnd(V, H), (V // tp, H))]
+    for key, shape in (
+            ("self_attention.layernorm_qkv.layer_norm_weight", (L, H)),
+            ("self_attention.layernorm_qkv.layer_norm_bias", (L, H)),
+            ("self_attention.layernorm_qkv.weight", (L, 3 * w, H)),
+            ("self_attention.layernorm_qkv.bias", (L, 3 * w)),
+            ("self_attention.proj.weight", (L, H, w)),
+            ("self_attention.proj.bias", (L, H)),
+            ("layernorm_mlp.layer_norm_weight", (L, H)),
+            ("layernorm_mlp.layer_norm_bias", (L, H)),
+            ("layernorm_mlp.fc1_weight", (L, F, H)),
+            ("layernorm_mlp.fc1_bias", (L, F)),
+            ("layernorm_mlp.fc2_weight", (L, H, F)),
+            ("layernorm_mlp.fc2_bias", (L, H))):
+        pieces.append(Piece(tl + key, rnd(*shape), (1,) + shape[1:]))
+    pieces.append(Piece(p + "decoder.final_layernorm.weight", rnd(H), (H,)))
+    pieces.append(Piece(p + "decoder.final_layernorm.bias", rnd(H), (H,)))
+    objects = collections.OrderedDict()
+    for m in ("self_attention.layernorm_qkv", "self_attention.core_attention", "self_attention.proj", "layernorm_mlp"):
+        for l in range(L):
+            objects["%s%s._extra_state/shard_%d_%d" % (tl, m, l, L)] = te_extra_state(l)
+    return pieces, objects
 
 
 def build_mamba(a, rnd, tp):
@@ -205,6 +244,31 @@ def build_mamba(a, rnd, tp):
     pieces.append(Piece(p + "decoder.final_norm.weight", rnd(H), (H,)))
     add("output_layer.weight", V, H)
     return pieces, objects
+
+
+def local_spec(pieces):
+    """The pieces as Megatron-Core's local layer spec stores them, no
+    objects (its modules have no extra state), and {stored key: NeMo 2
+    key} for the norms stored under other names than NeMo 2 loads."""
+    moe = any(pc.key.endswith("decoder.layers.mlp.router.weight") for pc in pieces)
+    names = {
+        "self_attention.linear_qkv.layer_norm_weight": "input_layernorm.weight",
+        "self_attention.linear_qkv.layer_norm_bias": "input_layernorm.bias",
+        "mlp.linear_fc1.layer_norm_weight": "pre_mlp_layernorm.weight",
+        "mlp.linear_fc1.layer_norm_bias": "pre_mlp_layernorm.bias",
+    }
+    if moe:  # only pre_mlp_layernorm, saved through the keys map
+        names = {"pre_mlp_layernorm.weight": "mlp.linear_fc1.layer_norm_weight",
+                 "pre_mlp_layernorm.bias": "mlp.linear_fc1.layer_norm_bias"}
+    renamed, out = {}, []
+    for pc in pieces:
+        head, sep, rest = pc.key.partition("decoder.layers.")
+        if sep and rest in names:
+            stored = head + sep + names[rest]
+            renamed[stored] = pc.key
+            pc = Piece(stored, pc.value, pc.chunk)
+        out.append(pc)
+    return out, collections.OrderedDict(), renamed
 
 
 def te_objects(L, E, p="model.", shared=False):
@@ -337,10 +401,10 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
         "num_attention_heads: %d" % a["heads"],
         "num_query_groups: %d" % a["groups"],
         "init_method_std: 0.02",
-        "normalization: %s" % ("layernorm1p" if arch == "nemotron" else ("layernorm" if arch == "gpt" else "rmsnorm")),
+        "normalization: %s" % ("layernorm1p" if arch == "nemotron" else ("layernorm" if arch.startswith("gpt") else "rmsnorm")),
         "layernorm_epsilon: 1.0e-05",
         "activation: %s" % ("swiglu" if a["gated"] else ("squared-relu" if arch == "nemotron" else "gelu")),
-        "bias: %s" % ("true" if arch == "gpt" else "false"),
+        "bias: %s" % ("true" if arch.startswith("gpt") else "false"),
         "position_embedding_type: rope",
         "rotary_percentage: %s" % ("0.5" if arch in ("nemotron", "chatglm") else "1.0"),
         "share_embeddings_and_output_weights: %s" % ("true" if a["tie"] else "false"),
@@ -351,6 +415,8 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
     ]
     if a["E"]:
         lines += ["num_moe_experts: %d" % a["E"], "moe_router_topk: 2"]
+    if a.get("full_te"):
+        lines += ["name: megatron_gpt_full_te_layer_autocast"]
     if arch == "chatglm":
         lines += ["qkv_bias: true", "rotary_interleaved: true", "override_vocab_size: %d" % a["V"],
                   "apply_query_key_layer_scaling: true", "bias_activation_fusion: false"]
@@ -500,6 +566,10 @@ def main():
                     help="with --gpt2-merges: store a GPT-2 vocab.json and merges.txt as the artifacts of "
                          "megatron_gpt_config.yaml's default tokenizer (library megatron, type GPT2BPETokenizer)")
     ap.add_argument("--gpt2-merges", default="", metavar="MERGES_TXT")
+    ap.add_argument("--local", action="store_true",
+                    help="Megatron-Core's local (non-TransformerEngine) layer spec: no extra states; dense norms "
+                         "under their module names (input_layernorm, pre_mlp_layernorm), MoE's pre_mlp_layernorm "
+                         "as its keys map saves it (mlp.linear_fc1.layer_norm_*); expected.pt names them as NeMo 2 loads them")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"],
                     help="the parameters' dtype (NeMo 1 wrote fp16 and fp32 checkpoints too)")
@@ -531,6 +601,9 @@ def main():
         pieces, objects = build(args.arch, tp=args.tp, dtype=getattr(torch, args.dtype), seed=args.seed, dims=dims)
         config_text = model_config(args.arch, tp=args.tp, tokenizer="nemo:" + art, dims=dims,
                                    precision={"bfloat16": "bf16", "float16": "16", "float32": "32"}[args.dtype])
+    renamed = {}  # stored key -> the key NeMo 2 loads it under
+    if args.local:
+        pieces, objects, renamed = local_spec(pieces)
     if args.gpt2_vocab:
         # As NeMo 1 registers them: "<uuid hex>_<base name>" next to the
         # config, referenced with the nemo: prefix.
@@ -554,7 +627,7 @@ def main():
         with open(os.path.join(src, art), "wb") as f:
             f.write(small_sentencepiece())
     if not args.no_expected:
-        expected = collections.OrderedDict((pc.key, pc.value) for pc in pieces)
+        expected = collections.OrderedDict((renamed.get(pc.key, pc.key), pc.value) for pc in pieces)
         torch.save({"tensors": expected, "objects": {k: v.getvalue() for k, v in objects.items()}},
                    os.path.join(args.out, "expected.pt"))
     if args.form in ("nemo", "gzip"):
