@@ -461,6 +461,8 @@ func TestModelFamilies(t *testing.T) {
 			"starcoder2", "Starcoder2Model", "Starcoder2Config", map[string]string{"add_bias_linear": "True"}},
 		{"gpt", "{num_layers: 2, activation: gelu}", "base", "GPTModel", "GPTConfig",
 			map[string]string{"activation_func": "F.gelu", "gated_linear_unit": "False", "bias_activation_fusion": "True"}},
+		{"full TE layer", "{num_layers: 2, activation: gelu, name: megatron_gpt_full_te_layer_autocast}", "base", "GPTModel", "GPTConfig",
+			map[string]string{"use_transformer_engine_full_layer_spec": "True"}},
 	}
 	for _, c := range cases {
 		m := migrateString(t, "model: "+c.model+"\n")

@@ -174,6 +174,12 @@ func (g *mig) modelConfig() error {
 		g.from(cfg, g.mk("scale_positional_embedding"))
 	}
 	g.archArgs(cfg, class)
+	if g.str(g.mk("name")) == "megatron_gpt_full_te_layer_autocast" {
+		// The spec name selects TransformerEngine's whole layer, which
+		// NeMo 2.0's GPTConfig builds with this flag.
+		g.use(g.mk("name"))
+		cfg.add(&Arg{Name: "use_transformer_engine_full_layer_spec", Key: g.mk("name"), Value: boolLit(true)})
+	}
 	if !g.has(g.mk("encoder_seq_length")) {
 		g.warn(g.mk("encoder_seq_length"), "the model has no encoder_seq_length; %s(seq_length=...) keeps its class default", cname)
 	}

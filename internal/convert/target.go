@@ -240,12 +240,13 @@ func embeddingKey(src *Source) string {
 // dtype differences fail; objects the source lacks are filled in.
 func (t *Target) check(src *Source) error {
 	s := &models.Source{}
+	key, _ := models.KeyMap(sourceKeys(src.Weights))
 	for _, tn := range src.Weights.Tensors {
 		dt := t.cast.of(string(tn.DType)) // as written, after any cast
-		s.Tensors = append(s.Tensors, models.SourceTensor{Key: models.NeMo2Key(tn.Key), DType: dt, Shape: tn.Shape})
+		s.Tensors = append(s.Tensors, models.SourceTensor{Key: key(tn.Key), DType: dt, Shape: tn.Shape})
 	}
 	for _, o := range src.Weights.Objects {
-		s.Objects = append(s.Objects, models.NeMo2Key(o.Key))
+		s.Objects = append(s.Objects, key(o.Key))
 	}
 	var fatal []string
 	leftovers := 0

@@ -76,12 +76,18 @@ const (
 	// linear_fc2.post_layernorm) and an unfused attention that soft-caps
 	// its logits (no TransformerEngine extra state).
 	Gemma2Layer
+	// FullTELayer is GPTConfig with use_transformer_engine_full_layer_spec:
+	// TransformerEngine's whole TransformerLayer (see fullTESpec).
+	FullTELayer
 )
 
 // name is the NeMo 1 model_config.yaml name that selects the spec.
 func (s LayerSpec) name() string {
-	if s == Gemma2Layer {
+	switch s {
+	case Gemma2Layer:
 		return gemma2Spec
+	case FullTELayer:
+		return fullTESpec
 	}
 	return "te_gpt"
 }
@@ -96,6 +102,9 @@ func (r *reader) layerSpec() LayerSpec {
 	case ref.Module == gemma2LayerSpec.Module && ref.Name == gemma2LayerSpec.Name:
 		return Gemma2Layer
 	case ref.Module == baseRef("").Module && ref.Name == "default_layer_spec":
+		if full, ok := r.c.Value("use_transformer_engine_full_layer_spec"); ok && full == true {
+			return FullTELayer
+		}
 		return TELayer
 	}
 	r.fail("transformer_layer_spec", v, "default_layer_spec or gemma2_layer_spec")
@@ -188,6 +197,9 @@ func (a Arch) validate() error {
 	}
 	if a.SharedExpertFFN > 0 && a.AddBiasLinear {
 		return fmt.Errorf("shared experts with linear biases: Megatron-Core's SharedExpertMLP has none")
+	}
+	if a.LayerSpec == FullTELayer && (a.Normalization != "LayerNorm" || a.Experts > 0) {
+		return fmt.Errorf("the full TransformerEngine layer (%s) builds LayerNorm and a dense MLP, not %s with %d experts: Megatron-Core's FusedLayerNorm, its final norm, asserts LayerNorm", fullTESpec, a.Normalization, a.Experts)
 	}
 	if a.LayerSpec == Gemma2Layer && a.Experts > 0 {
 		return fmt.Errorf("the Gemma 2 layer spec has a dense MLP, not %d experts", a.Experts)

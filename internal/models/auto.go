@@ -382,6 +382,9 @@ func Auto(y map[string]any) (Model, *Config, error) {
 	switch {
 	case mamba:
 		m.Class, m.Config = c.mambaModel, c.ssm
+	case y["name"] == fullTESpec:
+		// GPTConfig with use_transformer_engine_full_layer_spec (below):
+		// the same TransformerEngine layer, whatever the family.
 	case y["name"] == gemma2Spec:
 		if moe {
 			return Model{}, nil, fmt.Errorf("model_config.yaml: name: %s with num_moe_experts: the Gemma 2 layer spec has a dense MLP", gemma2Spec)
@@ -440,6 +443,11 @@ func Auto(y map[string]any) (Model, *Config, error) {
 			if err := cfg.Set(a.Name, a.Value); err != nil {
 				return Model{}, nil, err
 			}
+		}
+	}
+	if y["name"] == fullTESpec {
+		if err := cfg.Set("use_transformer_engine_full_layer_spec", true); err != nil {
+			return Model{}, nil, err
 		}
 	}
 	if !window {
@@ -725,6 +733,7 @@ func Families() []Family {
 	}
 	return []Family{
 		f("Mamba / hybrid (NemotronH)", c.mambaModel, c.ssm, "target: MegatronMambaModel (hybrid_override_pattern, mamba_ssm_ngroups)"),
+		f("Full TE layer", c.gptModel, c.gpt, "name: megatron_gpt_full_te_layer_autocast (use_transformer_engine_full_layer_spec)"),
 		f("Gemma 2", c.gemma2Model, c.gemma2, "name: megatron_gemma2 (its layer spec, mcore_customization_config)"),
 		f("Gemma", c.gemmaModel, c.gemma, "apply_embedding_scaling"),
 		f("Mixtral", c.mixtralModel, c.mixtral, "experts, SwiGLU, RMSNorm, rope"),

@@ -173,6 +173,14 @@ func (a Arch) Manifest(tokenizerVocab int, opt Options) (*Manifest, error) {
 		return m, nil
 	}
 
+	if a.LayerSpec == FullTELayer {
+		a.fullTEManifest(m, prefix, dtype)
+		if !a.ShareEmbeddings {
+			tensor("output_layer.weight", int64(vocab), H)
+		}
+		return m, nil
+	}
+
 	const layer = "decoder.layers."
 	heads, groups, kv := int64(a.Heads), int64(a.Groups), int64(a.KVChannels)
 	lnLinear(layer+"self_attention.linear_qkv", (heads+2*groups)*kv, H, a.AddBiasLinear || a.AddQKVBias)

@@ -115,7 +115,7 @@ var nemo1ArchKeys = map[string]nemo1Key{
 // specNames are the values of model_config.yaml's name that select the
 // TransformerEngine GPT layer NeMo 2 loads (get_specs: "" means te_gpt
 // with transformer_engine).
-var specNames = []string{"", "te_gpt", "megatron_gpt", gemma2Spec}
+var specNames = []string{"", "te_gpt", "megatron_gpt", gemma2Spec, fullTESpec}
 
 // gemma2Spec is the name that selects NeMo 1's Gemma 2 layer spec
 // (get_gemma2_layer_spec), which NeMo 2's Gemma2Config builds too.
@@ -125,12 +125,10 @@ const gemma2Spec = "megatron_gemma2"
 // convert are (megatron_gpt_model.py get_specs), for the refusal.
 var otherSpecs = map[string]string{
 	"megatron_falcon_gpt": "Falcon's decoder layer (convert_falcon_hf_to_nemo.py); NeMo 2 has no Falcon model",
-	"megatron_gpt_full_te_layer_autocast": "TransformerEngine's whole TransformerLayer (decoder.layers.transformer_layer.*); " +
-		"NeMo 2 builds it only in GPTConfig with use_transformer_engine_full_layer_spec, which nemo-migrate does not convert to yet",
-	"te_gpt_hyena":      "NeMo 1's Hyena operator layers; NeMo 2's hyena.py is another model (Evo 2)",
-	"modelopt":          "a ModelOpt (quantization, pruning or distillation) layer",
-	"ammo":              "a ModelOpt (quantization) layer",
-	"decoder_block_gpt": "a block of layers of different kinds (get_gpt_decoder_block_spec)",
+	"te_gpt_hyena":        "NeMo 1's Hyena operator layers; NeMo 2's hyena.py is another model (Evo 2)",
+	"modelopt":            "a ModelOpt (quantization, pruning or distillation) layer",
+	"ammo":                "a ModelOpt (quantization) layer",
+	"decoder_block_gpt":   "a block of layers of different kinds (get_gpt_decoder_block_spec)",
 }
 
 // otherTargets says what NeMo 1 model classes other than the GPT ones

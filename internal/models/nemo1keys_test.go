@@ -14,7 +14,6 @@ func TestNEMO1KeysRefused(t *testing.T) {
 		{"mcore_customization_config:\n  final_logit_softcapping: 30.0", "mcore_customization_config"},
 		{"softmax_scale: 0.0625", "softmax_scale"},
 		{"name: megatron_gemma2", "name"}, // without embedding scaling and its soft-capping values
-		{"name: megatron_gpt_full_te_layer_autocast", "name"},
 		{"mcore_gpt: false", "mcore_gpt"},
 		{"multi_latent_attention: true", "multi_latent_attention"},
 		{"drop_layers: [3]", "drop_layers"},
@@ -145,10 +144,9 @@ func TestEmbeddingScalingChecked(t *testing.T) {
 func TestOtherFamiliesNamed(t *testing.T) {
 	base := strings.Replace(llama2YAML, "mcore_gpt: true\n", "", 1)
 	for extra, want := range map[string]string{
-		"name: megatron_falcon_gpt":                 "Falcon",
-		"name: megatron_gpt_full_te_layer_autocast": "use_transformer_engine_full_layer_spec",
-		"name: te_gpt_hyena":                        "Hyena",
-		"is_hybrid_model: true":                     "MegatronMambaModel",
+		"name: megatron_falcon_gpt": "Falcon",
+		"name: te_gpt_hyena":        "Hyena",
+		"is_hybrid_model: true":     "MegatronMambaModel",
 		"target: nemo.collections.nlp.models.language_modeling.megatron_griffin_model.MegatronGriffinModel": "RecurrentGemma",
 		"target: nemo.collections.nlp.models.language_modeling.megatron_t5_model.MegatronT5Model":           "T5",
 		"target: some.Other":             "not NeMo 1's GPT model",
