@@ -11,7 +11,8 @@
 // (NVIDIA/Megatron-LM@b615e731, the commit NeMo's
 // requirements/manifest.json pins) and TransformerEngine 2.7 (same
 // manifest). Class paths are verified against NeMo's sources
-// (nemo/collections/llm/gpt/model/{base,llama,mistral,mixtral,nemotron}.py).
+// (nemo/collections/llm/gpt/model/{base,llama,mistral,mixtral,nemotron,
+// qwen2,starcoder,starcoder2,gemma,gemma2,chatglm,baichuan,ssm}.py).
 package models
 
 import (
