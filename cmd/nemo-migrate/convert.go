@@ -37,6 +37,13 @@ torch_dist files are copied whole (reflink or copy_file_range where the
 filesystem allows) and only the index is rewritten; zarr chunks are wrapped
 into torch.save items. Keys change from "model." to "module.".
 
+--model_id auto builds the NeMo 2.0 model model_config.yaml describes: the
+GPT families (Llama, Mistral, Mixtral, Nemotron, Qwen2, Gemma, ...), Mamba
+hybrids (NemotronH, as MambaModel) and the full TransformerEngine layer;
+'nemo-migrate models' lists them and the ids. A setting that changes the
+network and has no place in NeMo 2.0 fails the conversion before anything is
+written, naming the key.
+
 Parameters keep the checkpoint's dtype (bf16, fp16 or fp32), and the NeMo 2.0
 config says so (params_dtype and the precision plugin), so nothing is lost.
 --dtype casts them while streaming, rounding to nearest even as torch does;

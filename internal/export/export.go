@@ -247,8 +247,10 @@ func checkOverlaps(out []*Tensor) error {
 	}
 	by := map[string][]ref{}
 	for _, t := range out {
-		for _, s := range t.spans {
-			by[t.Source] = append(by[t.Source], ref{s, t.Name})
+		for _, p := range t.parts {
+			for _, s := range p.spans {
+				by[p.src.Key] = append(by[p.src.Key], ref{s, t.Name})
+			}
 		}
 	}
 	for key, refs := range by {

@@ -175,10 +175,12 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 
-	// A Mamba hybrid: no Hugging Face class here expresses its mixers.
+	// A layer pattern makes it a hybrid: only NemotronH is tried, and it
+	// says why it does not fit; no GPT class is offered.
 	s := openExample(t)
 	s.Arch.Pattern = "M*-M"
-	if _, err := plan(s, Options{Output: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "Mamba hybrid") {
+	if _, err := plan(s, Options{Output: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "NemotronHForCausalLM: needs an ungated") ||
+		strings.Contains(err.Error(), "LlamaForCausalLM") {
 		t.Errorf("hybrid: %v", err)
 	}
 

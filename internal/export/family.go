@@ -31,11 +31,14 @@ type family struct {
 	// the config fields; a source that differs in either does not fit.
 	embeddingScaling bool
 	layerSpec        models.LayerSpec
+	// hybrid: the class is a Mamba hybrid's (the source has a layer
+	// pattern); the others are GPT models.
+	hybrid bool
 }
 
 // families in the order they are tried: the first that fits is chosen.
 func families() []*family {
-	return []*family{llama(), mistral(), mixtral(), qwen2(), nemotron(), gptBigCode(), starcoder2(), gemma(), gemma2(), glm()}
+	return []*family{llama(), mistral(), mixtral(), qwen2(), nemotron(), gptBigCode(), starcoder2(), gemma(), gemma2(), glm(), nemotronH()}
 }
 
 // neutral are the config fields (beyond models.Arch) that change what the
@@ -66,11 +69,12 @@ var neutral = []struct {
 // pick returns the family that expresses s, or an error saying, for each
 // candidate, why it does not.
 func pick(s *Source) (*family, error) {
-	if s.Arch.Pattern != "" {
-		return nil, fmt.Errorf("%s (%s) is a Mamba hybrid (hybrid_override_pattern %s): nemo-migrate does not export Mamba mixers to Hugging Face yet; convert it to NeMo 2 instead", s.Path, s.Config.Class.Name(), s.Arch.Pattern)
-	}
 	var why []string
 	for _, f := range families() {
+		hybrid := s.Arch.Pattern != ""
+		if hybrid != f.hybrid {
+			continue // a GPT class for a hybrid, or the reverse: not worth a line
+		}
 		err := f.fits(s)
 		switch {
 		case err != nil:

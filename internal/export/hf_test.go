@@ -61,6 +61,9 @@ func TestHuggingFace(t *testing.T) {
 		{arch: "gemma", fixture: []string{"--zero-centered", "--backend", "zarr"}, name: "gemma-zero-centered"},
 		{arch: "gemma2", fixture: []string{"--tp", "2"}},
 		{arch: "glm", fixture: []string{"--tp", "2"}}, // ChatGLM's computation
+		// A Mamba hybrid: NemotronHForCausalLM from MambaModel's per-layer,
+		// split mixer tensors.
+		{arch: "nemotronh", fixture: []string{"--backend", "zarr", "--tp", "2"}},
 	} {
 		if c.name == "" {
 			c.name = c.arch

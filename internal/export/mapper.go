@@ -13,22 +13,28 @@ import (
 type span struct{ off, n int64 }
 
 // Tensor is one tensor of the output and where its bytes come from: the
-// concatenation of byte ranges of one source tensor, in order. Every
+// concatenation of byte ranges of source tensors, in order. Every
 // transform export makes (a layer of a stack, q/k/v rows of each query
 // group, the gate and up halves of a SwiGLU fc1, an expert of a stack,
-// the vocabulary rows without their padding) is such a concatenation.
+// the vocabulary rows without their padding, a Mamba mixer's in_proj
+// from its parts) is such a concatenation.
 type Tensor struct {
 	Name   string  `json:"name"`
 	DType  string  `json:"dtype"` // torch spelling
 	Shape  []int64 `json:"shape"`
 	Bytes  int64   `json:"bytes"`
-	Source string  `json:"source"`         // the source tensor's key
+	Source string  `json:"source"`         // the source tensors' keys, joined by " + "
 	From   string  `json:"from,omitempty"` // what part of the source, in words
 	File   string  `json:"file"`
 	// Shift is added to every element (exactly, or export fails): NeMo 1's
 	// Gemma stores its norm weights as 1 + w where Hugging Face stores w.
 	Shift float64 `json:"shift,omitempty"`
 
+	parts []part
+}
+
+// part is the byte ranges an output tensor takes from one source tensor.
+type part struct {
 	src   *distckpt.Tensor
 	spans []span
 }
@@ -102,27 +108,52 @@ func (m *mapper) rows(t *distckpt.Tensor, lead []int64, r0, n int64) span {
 
 // add records an output tensor of the given shape made of spans of t.
 func (m *mapper) add(name string, t *distckpt.Tensor, shape []int64, from string, spans ...span) {
-	if t == nil || m.err != nil {
+	if t == nil {
 		return
 	}
+	m.addParts(name, shape, from, part{t, spans})
+}
+
+// addParts records an output tensor of the given shape made of the parts,
+// in order; the sources must share a dtype.
+func (m *mapper) addParts(name string, shape []int64, from string, parts ...part) {
+	if m.err != nil || len(parts) == 0 {
+		return
+	}
+	t := parts[0].src
 	var n int64
-	for _, s := range spans {
-		n += s.n
+	keys := make([]string, len(parts))
+	for i, p := range parts {
+		if p.src == nil {
+			return
+		}
+		if p.src.DType != t.DType {
+			m.fail("%s: %s is %s, %s is %s", name, t.Key, t.DType, p.src.Key, p.src.DType)
+			return
+		}
+		for _, s := range p.spans {
+			n += s.n
+		}
+		keys[i] = p.src.Key
 	}
 	want := t.DType.ItemSize()
 	for _, d := range shape {
 		want *= d
 	}
 	if n != want {
-		m.fail("%s from %s: %d bytes for shape %v of %s", name, t.Key, n, shape, t.DType)
+		m.fail("%s from %s: %d bytes for shape %v of %s", name, strings.Join(keys, " + "), n, shape, t.DType)
 		return
 	}
 	if safetensors.DTypeOf(m.outDType(t)) == "" {
 		m.fail("%s is %s, which safetensors cannot hold", t.Key, t.DType)
 		return
 	}
-	m.used[t] += n
-	m.out = append(m.out, &Tensor{Name: name, DType: m.outDType(t), Shape: shape, Source: t.Key, From: from, src: t, spans: spans})
+	for _, p := range parts {
+		for _, s := range p.spans {
+			m.used[p.src] += s.n
+		}
+	}
+	m.out = append(m.out, &Tensor{Name: name, DType: m.outDType(t), Shape: shape, Source: strings.Join(keys, " + "), From: from, parts: parts})
 }
 
 func (m *mapper) outDType(t *distckpt.Tensor) string {
@@ -177,21 +208,50 @@ func (m *mapper) qkv(format, src string, heads, groups, kv int64) {
 	if t == nil {
 		return
 	}
-	per := heads / groups
 	for l := int64(0); l < t.Shape[0]; l++ {
-		var q, k, v []span
-		for g := int64(0); g < groups; g++ {
-			base := g * (per + 2) * kv
-			q = append(q, m.rows(t, []int64{l}, base, per*kv))
-			k = append(k, m.rows(t, []int64{l}, base+per*kv, kv))
-			v = append(v, m.rows(t, []int64{l}, base+(per+1)*kv, kv))
-		}
-		rest := t.Shape[2:]
-		from := fmt.Sprintf("layer %d, %%s rows of each of %d query groups", l, groups)
-		m.add(fmt.Sprintf(format, l, "q"), t, append([]int64{heads * kv}, rest...), fmt.Sprintf(from, "query"), q...)
-		m.add(fmt.Sprintf(format, l, "k"), t, append([]int64{groups * kv}, rest...), fmt.Sprintf(from, "key"), k...)
-		m.add(fmt.Sprintf(format, l, "v"), t, append([]int64{groups * kv}, rest...), fmt.Sprintf(from, "value"), v...)
+		name := func(x string) string { return fmt.Sprintf(format, l, x) }
+		m.qkvAt(name, t, []int64{l}, fmt.Sprintf("layer %d, ", l), heads, groups, kv)
 	}
+}
+
+// qkvAt splits the fused linear_qkv rows of t at the leading indices lead
+// into q, k and v, named by name("q"), name("k"), name("v").
+func (m *mapper) qkvAt(name func(string) string, t *distckpt.Tensor, lead []int64, where string, heads, groups, kv int64) {
+	per := heads / groups
+	var q, k, v []span
+	for g := int64(0); g < groups; g++ {
+		base := g * (per + 2) * kv
+		q = append(q, m.rows(t, lead, base, per*kv))
+		k = append(k, m.rows(t, lead, base+per*kv, kv))
+		v = append(v, m.rows(t, lead, base+(per+1)*kv, kv))
+	}
+	rest := t.Shape[len(lead)+1:]
+	from := where + fmt.Sprintf("%%s rows of each of %d query groups", groups)
+	m.add(name("q"), t, append([]int64{heads * kv}, rest...), fmt.Sprintf(from, "query"), q...)
+	m.add(name("k"), t, append([]int64{groups * kv}, rest...), fmt.Sprintf(from, "key"), k...)
+	m.add(name("v"), t, append([]int64{groups * kv}, rest...), fmt.Sprintf(from, "value"), v...)
+}
+
+// concat maps source tensors, whole and in order, to one output tensor
+// whose first dimension is the sum of theirs.
+func (m *mapper) concat(name string, srcs ...string) {
+	var parts []part
+	var rows int64
+	var rest []int64
+	for _, sn := range srcs {
+		t := m.tensor(sn)
+		if t == nil {
+			return
+		}
+		if len(t.Shape) == 0 || (rest != nil && !slices.Equal(rest, t.Shape[1:])) {
+			m.fail("%s: %s %v does not stack with the other parts", name, t.Key, t.Shape)
+			return
+		}
+		rest = t.Shape[1:]
+		rows += t.Shape[0]
+		parts = append(parts, part{t, []span{{0, t.NumBytes()}}})
+	}
+	m.addParts(name, append([]int64{rows}, rest...), fmt.Sprintf("%d parts", len(srcs)), parts...)
 }
 
 // halves splits the rows of lead's slice of t into two equal halves (a
@@ -213,7 +273,7 @@ func (m *mapper) halves(t *distckpt.Tensor, lead []int64, first, second, where s
 func (m *mapper) shift(delta float64, src string) {
 	t := m.tensor(src)
 	for _, o := range m.out {
-		if o.src == t {
+		if len(o.parts) == 1 && o.parts[0].src == t {
 			o.Shift = delta
 			o.From = strings.TrimPrefix(fmt.Sprintf("%s, %+g", o.From, delta), ", ")
 		}

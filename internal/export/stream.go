@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/nemo-migrate/nemo-migrate/internal/cast"
+	"github.com/nemo-migrate/nemo-migrate/internal/distckpt"
 	"github.com/nemo-migrate/nemo-migrate/internal/safetensors"
 	"github.com/nemo-migrate/nemo-migrate/internal/torchsave"
 )
@@ -15,13 +16,14 @@ import (
 // the output dtype) have in the output.
 type piece struct {
 	s   span
+	src *distckpt.Tensor
 	out *Tensor
 	dst int64
 }
 
 // outBytes is the length of a piece in the output dtype.
 func (pc piece) outBytes() int64 {
-	return pc.s.n / pc.out.src.DType.ItemSize() * safetensors.ItemSize(safetensors.DTypeOf(pc.out.DType))
+	return pc.s.n / pc.src.DType.ItemSize() * safetensors.ItemSize(safetensors.DTypeOf(pc.out.DType))
 }
 
 // stream reads each source tensor of outs once, front to back, and hands
@@ -35,13 +37,16 @@ func stream(ctx context.Context, outs []*Tensor, start func(*Tensor) (int64, boo
 		if !ok {
 			continue
 		}
-		if _, seen := pieces[t.Source]; !seen {
-			order = append(order, t.Source)
-		}
-		for _, s := range t.spans {
-			pc := piece{s, t, dst}
-			pieces[t.Source] = append(pieces[t.Source], pc)
-			dst += pc.outBytes()
+		for _, p := range t.parts {
+			key := p.src.Key
+			if _, seen := pieces[key]; !seen {
+				order = append(order, key)
+			}
+			for _, s := range p.spans {
+				pc := piece{s, p.src, t, dst}
+				pieces[key] = append(pieces[key], pc)
+				dst += pc.outBytes()
+			}
 		}
 	}
 	for _, key := range order {
@@ -55,7 +60,7 @@ func stream(ctx context.Context, outs []*Tensor, start func(*Tensor) (int64, boo
 }
 
 func streamOne(ctx context.Context, key string, ps []piece, visit func(pc piece, r io.Reader) error) error {
-	t := ps[0].out.src
+	t := ps[0].src
 	rc, err := t.OpenRowMajor()
 	if err != nil {
 		return err

@@ -13,6 +13,9 @@ The mapping follows NeMo's own HF importers:
   nemotron: nemo/collections/llm/gpt/model/nemotron.py (HFNemotronImporter)
   gpt:      scripts/checkpoint_converters/convert_starcoder_hf_to_nemo.py,
             nemo/collections/llm/gpt/model/starcoder.py (HFStarcoderImporter)
+  nemotronh: nemo/collections/llm/gpt/model/ssm.py (HFNemotronHImporter), with
+            Megatron-Core's MambaStack/MambaMixer sharded keys (a key per
+            layer, in_proj as z, x, B, C, dt and conv1d as x, B, C)
 and the layer-stacked keys of Megatron's TransformerBlock.sharded_state_dict
 (decoder.layers.<name> with a leading layer axis) and SequentialMLP's
 (decoder.layers.mlp.experts.experts.<name> with a layer and an expert axis).
@@ -27,7 +30,8 @@ ST_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32,
              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
              "U8": torch.uint8, "BOOL": torch.bool}
 MODEL_TYPES = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2", "starcoder2": "starcoder2",
-               "nemotron": "nemotron", "gpt_bigcode": "gpt", "gemma": "gemma", "gemma2": "gemma2", "glm": "glm"}
+               "nemotron": "nemotron", "gpt_bigcode": "gpt", "gemma": "gemma", "gemma2": "gemma2", "glm": "glm",
+               "nemotron_h": "nemotronh"}
 
 
 def window_size(sliding_window):
@@ -116,6 +120,8 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128, zero_centered=False):
     def stack(fmt, L):
         return torch.stack([sd[fmt % l] for l in range(L)])
 
+    if arch == "nemotronh":
+        return arch, *nemotronh_to_megatron(cfg, sd, tp, seed, divisible_by)
     if arch == "starcoder2":
         # convert_starcoder2_hf_to_nemo.py: q/k/v weights and biases
         # interleaved per query group, every linear and norm with a bias.
@@ -313,3 +319,73 @@ def to_megatron(hfdir, tp=1, seed=1, divisible_by=128, zero_centered=False):
     nemo["vocab_size"] = V
     nemo["params_dtype"] = out[0][1].dtype
     return arch, out, nemo
+
+
+BLOCK_SYMBOLS = {"mamba": "M", "attention": "*", "mlp": "-"}
+
+
+def nemotronh_to_megatron(cfg, sd, tp, seed, divisible_by):
+    """(tensors, nemo) of a NemotronH checkpoint: HFNemotronHImporter's
+    mapping (every block's norm fused into its first linear layer, q/k/v
+    interleaved per query group), saved as MambaStack saves it: a key per
+    layer, the mixer's in_proj split z, x, B, C, dt and conv1d x, B, C in
+    the order of Hugging Face's rows, each TP-chunked on its first axis."""
+    pattern = cfg.get("hybrid_override_pattern") or "".join(BLOCK_SYMBOLS[b] for b in cfg["layers_block_type"])
+    H, heads, F, V = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"], cfg["vocab_size"]
+    groups = cfg.get("num_key_value_heads") or heads
+    kv = cfg.get("head_dim") or H // heads
+    nh, hd, G, S = cfg["mamba_num_heads"], cfg["mamba_head_dim"], cfg["n_groups"], cfg["ssm_state_size"]
+    inner = nh * hd
+    Vp = padded_vocab(V, tp, divisible_by)
+
+    def hf(name):
+        for pre in ("backbone.", "model."):
+            for n in (name, name.replace("embeddings.", "embedding.")):
+                if pre + n in sd:
+                    return sd[pre + n]
+        raise KeyError(name)
+
+    out = []
+
+    def rows(key, t):  # TP-chunked on the first axis
+        out.append((key, t, (t.shape[0] // tp,) + tuple(t.shape[1:])))
+
+    def cols(key, t):  # TP-chunked on the second axis (row-parallel linears)
+        out.append((key, t, (t.shape[0], t.shape[1] // tp)))
+
+    def whole(key, t):
+        out.append((key, t, tuple(t.shape)))
+
+    rows("embedding.word_embeddings.weight", pad_rows(hf("embeddings.weight"), Vp, seed))
+    for i, sym in enumerate(pattern):
+        h, m = "layers.%d." % i, "decoder.layers.%d." % i
+        if sym == "M":
+            whole(m + "mixer.in_proj.layer_norm_weight", hf(h + "norm.weight"))
+            z, x, b, c, dt = torch.split(hf(h + "mixer.in_proj.weight"), [inner, inner, G * S, G * S, nh])
+            for part, t in (("z", z), ("x", x), ("B", b), ("C", c), ("dt", dt)):
+                rows(m + "mixer.in_proj.weight." + part, t.clone())
+            for kind in ("weight", "bias"):
+                x, b, c = torch.split(hf(h + "mixer.conv1d." + kind), [inner, G * S, G * S])
+                for part, t in (("x", x), ("B", b), ("C", c)):
+                    rows(m + "mixer.conv1d.%s.%s" % (kind, part), t.clone())
+            for name in ("A_log", "D", "dt_bias", "norm.weight"):
+                rows(m + "mixer." + name, hf(h + "mixer." + name))
+            cols(m + "mixer.out_proj.weight", hf(h + "mixer.out_proj.weight"))
+        elif sym == "*":
+            whole(m + "self_attention.linear_qkv.layer_norm_weight", hf(h + "norm.weight"))
+            rows(m + "self_attention.linear_qkv.weight",
+                 interleave_qkv(*(hf(h + "mixer.%s_proj.weight" % x) for x in "qkv"), heads, groups, kv))
+            cols(m + "self_attention.linear_proj.weight", hf(h + "mixer.o_proj.weight"))
+        else:
+            whole(m + "mlp.linear_fc1.layer_norm_weight", hf(h + "norm.weight"))
+            rows(m + "mlp.linear_fc1.weight", hf(h + "mixer.up_proj.weight"))
+            cols(m + "mlp.linear_fc2.weight", hf(h + "mixer.down_proj.weight"))
+    whole("decoder.final_norm.weight", hf("norm_f.weight"))
+    rows("output_layer.weight", pad_rows(sd["lm_head.weight"], Vp, seed + 1))
+    nemo = dict(num_layers=len(pattern), hidden_size=H, ffn_hidden_size=F, num_attention_heads=heads,
+                num_query_groups=groups, kv_channels=kv if kv * heads != H else None,
+                seq=cfg["max_position_embeddings"], layernorm_epsilon=cfg["layer_norm_epsilon"],
+                activation={"relu2": "squared-relu", "silu": "swiglu"}[cfg["mlp_hidden_act"]],
+                pattern=pattern, ngroups=G, state=S, headdim=hd, mamba_heads=nh,
+                init_method_std=cfg.get("initializer_range", 0.02), vocab_size=Vp, params_dtype=out[0][1].dtype)
+    return out, nemo

@@ -19,7 +19,8 @@ import transformers
 
 from spfixture import small_sentencepiece
 
-ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt", "starcoder", "gemma", "gemma2", "glm")
+ARCHS = ("llama", "llama31", "mistral", "mixtral", "qwen2", "starcoder2", "nemotron", "gpt", "starcoder", "gemma", "gemma2", "glm",
+         "nemotronh")
 
 
 def config(arch, vocab, bos, eos):
@@ -97,6 +98,16 @@ def config(arch, vocab, bos, eos):
             rope_theta=10000.0, hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=20,
             attn_logit_softcapping=5.0, final_logit_softcapping=3.0, sliding_window=6,
             layer_types=["full_attention", "sliding_attention"] * 2, tie_word_embeddings=True, **common)
+    if arch == "nemotronh":
+        # A Mamba-2 / attention / MLP hybrid in NemotronH's layout (head
+        # width, mixer heads and groups all their own); the scan's chunk is
+        # Megatron-Core's (128), which the export writes: the chunked scan
+        # rounds differently with another.
+        return transformers.NemotronHConfig(
+            hidden_size=64, intermediate_size=96, hybrid_override_pattern="M*-M-", num_attention_heads=4,
+            num_key_value_heads=2, head_dim=16, mamba_num_heads=8, mamba_head_dim=16, ssm_state_size=16,
+            n_groups=2, conv_kernel=4, expand=2, chunk_size=128, layer_norm_epsilon=1e-5, mlp_hidden_act="relu2",
+            max_position_embeddings=256, tie_word_embeddings=False, use_mamba_kernels=False, **common)
     if arch == "gpt":
         return transformers.GPTBigCodeConfig(
             n_embd=48, n_inner=192, n_layer=3, n_head=6, multi_query=False, n_positions=128,

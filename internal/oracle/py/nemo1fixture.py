@@ -197,13 +197,13 @@ def build_mamba(a, rnd, tp):
     kv = H // heads
     inner, gs = 2 * H, a["ngroups"] * a["state"]
     nh = inner // a["headdim"]
-    pieces, objects = [], collections.OrderedDict()
+    pieces = []
 
     def add(key, *shape):
         pieces.append(Piece(p + key, rnd(*shape), (shape[0] // tp,) + tuple(shape[1:])))
 
     def extra(module, tag):
-        objects["%s%s._extra_state/shard_0_1" % (p, module)] = te_extra_state(tag)
+        pass  # mamba_objects lists them
 
     add("embedding.word_embeddings.weight", V, H)
     for i, sym in enumerate(a["pattern"]):
@@ -243,7 +243,20 @@ def build_mamba(a, rnd, tp):
             extra(m + "linear_fc2", i)
     pieces.append(Piece(p + "decoder.final_norm.weight", rnd(H), (H,)))
     add("output_layer.weight", V, H)
-    return pieces, objects
+    return pieces, mamba_objects(a["pattern"])
+
+
+def mamba_objects(pattern, p="model."):
+    """{unique_key: obj}: the TransformerEngine extra states of a hybrid's
+    layers, each an unstacked module (shard_0_1)."""
+    mods = {"M": ("mixer.in_proj", "mixer.out_proj"),
+            "*": ("self_attention.linear_qkv", "self_attention.core_attention", "self_attention.linear_proj"),
+            "-": ("mlp.linear_fc1", "mlp.linear_fc2")}
+    objects = collections.OrderedDict()
+    for i, sym in enumerate(pattern):
+        for m in mods[sym]:
+            objects["%sdecoder.layers.%d.%s._extra_state/shard_0_1" % (p, i, m)] = te_extra_state(i)
+    return objects
 
 
 def local_spec(pieces):
@@ -387,14 +400,7 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
         a.update(zip(("L", "H", "F", "heads", "groups", "V"), dims))
     if "pattern" in a:
         return mamba_config(a, tp, tokenizer, precision)
-    lines = [
-        "mcore_gpt: true",
-        "micro_batch_size: 1",
-        "global_batch_size: 8",
-        "tensor_model_parallel_size: %d" % tp,
-        "pipeline_model_parallel_size: 1",
-        "encoder_seq_length: 512",
-        "max_position_embeddings: ${.encoder_seq_length}",
+    lines = run_keys(tp) + [
         "num_layers: %d" % a["L"],
         "hidden_size: %d" % a["H"],
         "ffn_hidden_size: %d" % a["F"],
@@ -434,18 +440,18 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
     return "\n".join(lines) + "\n"
 
 
+def run_keys(tp):
+    """The model_config.yaml keys every fixture starts with."""
+    return ["mcore_gpt: true", "micro_batch_size: 1", "global_batch_size: 8",
+            "tensor_model_parallel_size: %d" % tp, "pipeline_model_parallel_size: 1",
+            "encoder_seq_length: 512", "max_position_embeddings: ${.encoder_seq_length}"]
+
+
 def mamba_config(a, tp, tokenizer, precision):
     """model_config.yaml of a MegatronMambaModel: megatron_mamba_config.yaml's
     keys (target recorded by ModelPT), NemotronH's squared ReLU, and GPT
     keys that model ignores (position embedding, tying, bias)."""
-    lines = [
-        "mcore_gpt: true",
-        "micro_batch_size: 1",
-        "global_batch_size: 8",
-        "tensor_model_parallel_size: %d" % tp,
-        "pipeline_model_parallel_size: 1",
-        "encoder_seq_length: 512",
-        "max_position_embeddings: ${.encoder_seq_length}",
+    lines = run_keys(tp) + [
         "position_embedding_type: rope",
         "hybrid_override_pattern: %s" % a["pattern"],
         "num_layers: %d" % a["L"],
@@ -461,11 +467,11 @@ def mamba_config(a, tp, tokenizer, precision):
         "mamba_ssm_ngroups: %d" % a["ngroups"],
         "mamba_state_dim: %d" % a["state"],
         "mamba_head_dim: %d" % a["headdim"],
-        "kv_channels: null",
+        "kv_channels: %s" % (a.get("kv") or "null"),
         "apply_query_key_layer_scaling: true",
         "normalization: RMSNorm",
         "layernorm_epsilon: 1.0e-05",
-        "activation: squared-relu",
+        "activation: %s" % a.get("activation", "squared-relu"),
         "make_vocab_size_divisible_by: 128",
         "precision: %s" % precision,
         "dist_ckpt_format: zarr",
@@ -477,6 +483,7 @@ def mamba_config(a, tp, tokenizer, precision):
         "  merge_file: null",
         "  sentencepiece_legacy: false",
         "target: nemo.collections.nlp.models.language_modeling.megatron_mamba_model.MegatronMambaModel",
+    ] + (["mamba_num_heads: %d" % a["mamba_heads"]] if a.get("mamba_heads") else []) + [
         "nemo_version: 2.0.0",
     ]
     return "\n".join(lines) + "\n"
@@ -590,11 +597,20 @@ def main():
         _, tensors, nemo = hfmap.to_megatron(args.from_hf, tp=args.tp, seed=args.seed + 1, zero_centered=args.zero_centered)
         pieces = [Piece("model." + k, v, c) for k, v, c in tensors]
         objects = te_objects(nemo["num_layers"], nemo.get("num_moe_experts", 0))
+        if "pattern" in nemo:
+            objects = mamba_objects(nemo["pattern"])
         if nemo.get("name") == "megatron_gemma2":
             # Gemma 2's attention is no TransformerEngine module.
             objects = {k: v for k, v in objects.items() if "core_attention" not in k}
         precision = {torch.bfloat16: "bf16", torch.float16: "16", torch.float32: "32"}[nemo["params_dtype"]]
-        config_text = model_config_from_hf(nemo, args.tp, "nemo:" + art, precision)
+        if "pattern" in nemo:
+            a = dict(L=nemo["num_layers"], H=nemo["hidden_size"], F=nemo["ffn_hidden_size"],
+                     heads=nemo["num_attention_heads"], groups=nemo["num_query_groups"], V=nemo["vocab_size"],
+                     kv=nemo["kv_channels"], pattern=nemo["pattern"], state=nemo["state"], headdim=nemo["headdim"],
+                     ngroups=nemo["ngroups"], mamba_heads=nemo["mamba_heads"], activation=nemo["activation"])
+            config_text = mamba_config(a, args.tp, "nemo:" + art, precision)
+        else:
+            config_text = model_config_from_hf(nemo, args.tp, "nemo:" + art, precision)
         if not args.tokenizer:
             args.tokenizer = os.path.join(args.from_hf, "tokenizer.model")
     else:
