@@ -317,6 +317,9 @@ func FuzzAuto(f *testing.F) {
 	f.Add("num_layers: 32\nhidden_size: 6144\nffn_hidden_size: 24576\nnum_attention_heads: 48\nnum_query_groups: 8\nencoder_seq_length: 4096\nnormalization: layernorm1p\nactivation: squared-relu\nbias: false\nposition_embedding_type: rope\n")
 	f.Add("num_layers: 2\nhidden_size: 64\nnum_attention_heads: 4\nencoder_seq_length: 64\nwindow_size: [1, x]\nfp8: true\n")
 	f.Add("num_layers: 1e400\nhidden_size: -0\nnum_attention_heads: .inf\nencoder_seq_length: [1]\n")
+	f.Add(nemotronH8bYAML)
+	f.Add("target: x.MegatronMambaModel\nnum_layers: 3\nhidden_size: 32\nnum_attention_heads: 2\nencoder_seq_length: 16\nhybrid_override_pattern: M*-\nmamba_head_dim: 8\nmamba_state_dim: 4\nmamba_ssm_ngroups: 2\nmamba_num_heads: 4\n")
+	f.Add("name: megatron_gpt_full_te_layer_autocast\nnum_layers: 2\nhidden_size: 64\nnum_attention_heads: 4\nencoder_seq_length: 64\nnormalization: layernorm\n")
 	l2, _ := Lookup("meta-llama/Llama-2-7b-hf")
 	f.Fuzz(func(t *testing.T, doc string) {
 		defer membudget.Check(t, len(doc))()
