@@ -117,7 +117,8 @@ var (
 	famRetro   = foreign{"Retro", "a NeMo 1.0 Retro (retrieval-augmented) config", "NeMo 2.0 has no Retro model"}
 	famGriffin = foreign{"Griffin", "a NeMo 1.0 Griffin (RecurrentGemma) config", "NeMo 2.0 has no Griffin model"}
 	famMamba   = foreign{"Mamba", "a NeMo 1.0 Mamba or hybrid Mamba-Transformer config",
-		"NeMo 2.0 trains these with llm.MambaModel (llm.BaseMambaConfig130M ... NVIDIAMambaHybridConfig8B, NemotronHConfig8B, ...)"}
+		"NeMo 2.0 trains these with llm.MambaModel (llm.SSMConfig, BaseMambaConfig130M ... NVIDIAMambaHybridConfig8B, NemotronHConfig8B, ...); " +
+			"their checkpoints convert with 'nemo-migrate convert --model_id auto', whose context/ holds the SSMConfig to start from"}
 	famHyena = foreign{"Hyena", "a NeMo 1.0 Hyena config",
 		"NeMo 2.0 trains Hyena with llm.HyenaModel (llm.HyenaConfig, Hyena1bConfig, Hyena7bConfig, ...)"}
 	famFalcon = foreign{"Falcon", "a NeMo 1.0 Falcon config (parallel attention and MLP)", "NeMo 2.0 has no Falcon model"}
