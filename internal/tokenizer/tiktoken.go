@@ -75,7 +75,7 @@ func parseTiktoken(r io.Reader, limit int64) (*TiktokenVocab, error) {
 	}
 	var v *TiktokenVocab
 	if first == '[' {
-		v, err = parseTiktokenJSON(lr)
+		v, err = parseTiktokenJSON(lr, nil)
 	} else {
 		v, err = parseTiktokenBPE(lr)
 	}
@@ -116,7 +116,9 @@ func peekNonSpace(br *bufio.Reader) (byte, error) {
 	}
 }
 
-func parseTiktokenJSON(r io.Reader) (*TiktokenVocab, error) {
+// parseTiktokenJSON checks the JSON layout; visit, if not nil, gets every
+// token in rank order.
+func parseTiktokenJSON(r io.Reader, visit func(rank int, tok []byte)) (*TiktokenVocab, error) {
 	dec := json.NewDecoder(r)
 	// NeMo asserts the keys are exactly these three.
 	dec.DisallowUnknownFields()
@@ -153,6 +155,9 @@ func parseTiktokenJSON(r io.Reader) (*TiktokenVocab, error) {
 			return nil, fmt.Errorf("entry %d repeats the token of entry %d (%q)", i, j, tok)
 		}
 		seen[string(tok)] = i
+		if visit != nil {
+			visit(i, tok)
+		}
 		v.Ranks++
 		v.MaxRank = i
 	}
@@ -230,13 +235,9 @@ type TiktokenOptions struct {
 
 var nemoTiktokenSpecials = []string{"<unk>", "<s>", "</s>", "<mask>", "<pad>", "<cls>", "<sep>"}
 
-// TiktokenFile reads and checks a tiktoken vocabulary file and describes
-// it for a NeMo 2.0 context: a TiktokenTokenizer whose vocab_file keeps
-// the file's base name. It checks what NeMo's TiktokenTokenizer would
-// assert when it loads the file: the JSON layout, a ".json" name, and at
-// least VocabSize-NumSpecialTokens tokens (NeMo reads that many and needs
-// every rank below it).
-func TiktokenFile(path string, opts TiktokenOptions) (*Info, error) {
+// resolve applies NeMo's defaults and checks the options as
+// TiktokenTokenizer asserts them; specials are the named special tokens.
+func (opts TiktokenOptions) resolve() (TiktokenOptions, []string, error) {
 	if opts.VocabSize == 0 {
 		opts.VocabSize = 131072
 	}
@@ -248,20 +249,34 @@ func TiktokenFile(path string, opts TiktokenOptions) (*Info, error) {
 		specials = nemoTiktokenSpecials
 	}
 	if len(specials) > opts.NumSpecialTokens || opts.NumSpecialTokens >= opts.VocabSize {
-		return nil, fmt.Errorf("tiktoken options: need special tokens (%d) <= num_special_tokens (%d) < vocab_size (%d)",
+		return opts, nil, fmt.Errorf("tiktoken options: need special tokens (%d) <= num_special_tokens (%d) < vocab_size (%d)",
 			len(specials), opts.NumSpecialTokens, opts.VocabSize)
 	}
 	seen := map[string]bool{}
 	for _, s := range specials {
 		if seen[s] {
-			return nil, fmt.Errorf("tiktoken options: special token %q given twice", s)
+			return opts, nil, fmt.Errorf("tiktoken options: special token %q given twice", s)
 		}
 		seen[s] = true
 	}
 	for _, s := range nemoTiktokenSpecials {
 		if !seen[s] {
-			return nil, fmt.Errorf("tiktoken options: the special tokens must include %q (NeMo requires %v)", s, nemoTiktokenSpecials)
+			return opts, nil, fmt.Errorf("tiktoken options: the special tokens must include %q (NeMo requires %v)", s, nemoTiktokenSpecials)
 		}
+	}
+	return opts, specials, nil
+}
+
+// TiktokenFile reads and checks a tiktoken vocabulary file and describes
+// it for a NeMo 2.0 context: a TiktokenTokenizer whose vocab_file keeps
+// the file's base name. It checks what NeMo's TiktokenTokenizer would
+// assert when it loads the file: the JSON layout, a ".json" name, and at
+// least VocabSize-NumSpecialTokens tokens (NeMo reads that many and needs
+// every rank below it).
+func TiktokenFile(path string, opts TiktokenOptions) (*Info, error) {
+	opts, specials, err := opts.resolve()
+	if err != nil {
+		return nil, err
 	}
 	index := func(tok string) int {
 		for i, s := range specials {
