@@ -74,6 +74,31 @@ func (p *Plan) planTokenizer() error {
 			p.tokJSON[name] = b
 		}
 		p.Tokenizer = []string{"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
+	case tokenizer.Tiktoken:
+		// NeMo's TiktokenTokenizer: special tokens first, the vocabulary
+		// file's ranks after them (tokenizer.TiktokenHFJSON).
+		if cls, ok := ownTokenizer[p.ModelType]; ok {
+			return fmt.Errorf("%s: transformers loads a %s model's tokenizer as %s whatever tokenizer_config.json says; pass --tokenizer_path with the model's Hugging Face tokenizer directory", p.src.Path, p.ModelType, cls)
+		}
+		if len(t.Files) != 1 {
+			return fmt.Errorf("%s: the tiktoken tokenizer has %d files, expected 1", p.src.Path, len(t.Files))
+		}
+		r, err := t.Files[0].Open()
+		if err != nil {
+			return err
+		}
+		js, cfg, err := tokenizer.TiktokenHFJSON(r, tokenizer.TiktokenOptions{VocabSize: t.VocabSize})
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("%s: tokenizer %s: %w", p.src.Path, t.Files[0].Source, err)
+		}
+		cfg["model_max_length"] = p.src.Arch.SeqLength
+		c, err := marshalJSON(cfg)
+		if err != nil {
+			return err
+		}
+		p.tokJSON = map[string][]byte{"tokenizer.json": js, "tokenizer_config.json": c}
+		p.Tokenizer = []string{"tokenizer.json", "tokenizer_config.json"}
 	case tokenizer.HuggingFace, tokenizer.Megatron:
 		// A megatron GPT-2 tokenizer's files are already a Hugging Face
 		// directory (vocab.json, merges.txt, tokenizer.json and the
@@ -90,7 +115,7 @@ func (p *Plan) planTokenizer() error {
 			p.Tokenizer = append(p.Tokenizer, name)
 		}
 	default:
-		return fmt.Errorf("%s: exporting a %s tokenizer to Hugging Face is not supported yet; pass --tokenizer_path with a SentencePiece model or Hugging Face tokenizer directory", p.src.Path, t.Library)
+		return fmt.Errorf("%s: exporting a %s tokenizer to Hugging Face is not supported; pass --tokenizer_path with a SentencePiece model or Hugging Face tokenizer directory", p.src.Path, t.Library)
 	}
 	for _, t := range p.Tensors {
 		if slices.Contains(p.Tokenizer, t.Name) {
@@ -163,6 +188,12 @@ func (p *Plan) writeTokenizer(dir string) error {
 		if err := copyFile(t.Files[0], "tokenizer.model"); err != nil {
 			return err
 		}
+		for name, b := range p.tokJSON {
+			if err := writeNew(filepath.Join(dir, name), b); err != nil {
+				return err
+			}
+		}
+	case tokenizer.Tiktoken:
 		for name, b := range p.tokJSON {
 			if err := writeNew(filepath.Join(dir, name), b); err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nemo-migrate/nemo-migrate/internal/fiddle"
 	"github.com/nemo-migrate/nemo-migrate/internal/fiddle/fiddletest"
 	"github.com/nemo-migrate/nemo-migrate/internal/models"
 	"github.com/nemo-migrate/nemo-migrate/internal/oracle"
@@ -309,5 +310,32 @@ func TestWriteContextErrors(t *testing.T) {
 	}
 	if err := WriteContext(t.TempDir(), &Context{Model: m.Class}); err == nil {
 		t.Error("context without config accepted")
+	}
+}
+
+// TestTiktokenDefaultsOnly: a TiktokenTokenizer with other than NeMo's
+// vocabulary size, special tokens or pattern is refused by name, since the
+// ids would differ; the defaults, given or not, and the encoding-only
+// tokens pass.
+func TestTiktokenDefaultsOnly(t *testing.T) {
+	cfg := func(args ...fiddle.Arg) *fiddle.Config {
+		return &fiddle.Config{Fn: fiddle.Dotted(tokenizer.TiktokenClass), Args: append([]fiddle.Arg{{Name: "vocab_file", Value: "t.json"}}, args...)}
+	}
+	for _, ok := range []*fiddle.Config{
+		cfg(), cfg(fiddle.Arg{Name: "vocab_size", Value: 131072}, fiddle.Arg{Name: "num_special_tokens", Value: int64(1000)}),
+		cfg(fiddle.Arg{Name: "pattern", Value: tokenizer.TiktokenPattern}, fiddle.Arg{Name: "bos_token", Value: "<x>"}),
+	} {
+		if err := tiktokenDefaults(ok); err != nil {
+			t.Errorf("%v: %v", ok.Args, err)
+		}
+	}
+	for _, bad := range []fiddle.Arg{
+		{Name: "vocab_size", Value: 65536}, {Name: "num_special_tokens", Value: 100},
+		{Name: "pattern", Value: `\s+`}, {Name: "special_tokens", Value: &fiddle.List{Items: []any{"<unk>"}}},
+		{Name: "encoding_name", Value: "o200k_base"},
+	} {
+		if err := tiktokenDefaults(cfg(bad)); err == nil || !strings.Contains(err.Error(), bad.Name) {
+			t.Errorf("%s: %v", bad.Name, err)
+		}
 	}
 }

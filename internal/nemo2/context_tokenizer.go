@@ -50,16 +50,13 @@ func autoTokenizerClass() *models.Class {
 	}
 }
 
-// patternTiktoken is PATTERN_TIKTOKEN, TiktokenTokenizer's default pattern.
-const patternTiktoken = `[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-
 func tiktokenClass() *models.Class {
 	return &models.Class{
 		Ref: fiddle.Dotted(tokenizer.TiktokenClass),
 		Params: []models.Param{
 			{Name: "vocab_file"},
 			{Name: "encoding_name"},
-			{Name: "pattern", Default: patternTiktoken},
+			{Name: "pattern", Default: tokenizer.TiktokenPattern},
 			{Name: "vocab_size", Default: 131072}, // DEFAULT_TIKTOKEN_MAX_VOCAB = 2**17
 			{Name: "num_special_tokens", Default: 1000},
 			{Name: "special_tokens"},

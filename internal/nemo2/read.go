@@ -364,6 +364,9 @@ func tokenizerOf(path string, doc *fiddle.Document) (*tokenizer.Info, error) {
 		lib, arg = tokenizer.HuggingFace, "pretrained_model_name"
 	case tokenizer.TiktokenClass:
 		lib, arg = tokenizer.Tiktoken, "vocab_file"
+		if err := tiktokenDefaults(c); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", path, at, err)
+		}
 	default:
 		return nil, fmt.Errorf("%s: the tokenizer is %s; nemo-migrate reads %s, %s and %s", path, c.Fn, tokenizer.SentencePieceClass, tokenizer.AutoTokenizerClass, tokenizer.TiktokenClass)
 	}
@@ -536,4 +539,24 @@ func readCapped(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes", path, limit)
 	}
 	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+// tiktokenDefaults fails for a TiktokenTokenizer argument other than
+// NeMo's default: the vocabulary's size, the split pattern and the special
+// tokens decide the ids, and nemo-migrate reads the file with the
+// defaults (bos/eos/pad_token only matter with encoding_name, which has
+// no file).
+func tiktokenDefaults(c *fiddle.Config) error {
+	cls := tiktokenClass()
+	for _, a := range c.Args {
+		switch a.Name {
+		case "vocab_file", "bos_token", "eos_token", "pad_token":
+			continue
+		}
+		p, ok := cls.Param(a.Name)
+		if !ok || !models.SameValue(p.Default, a.Value) {
+			return fmt.Errorf("TiktokenTokenizer %s=%s: nemo-migrate reads tiktoken vocabularies with NeMo's default %s only", a.Name, fiddle.Describe(a.Value), a.Name)
+		}
+	}
+	return nil
 }
