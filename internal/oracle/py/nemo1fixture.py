@@ -428,16 +428,14 @@ def model_config(arch, tp=1, tokenizer="nemo:0123456789abcdef0123456789abcdef_to
                   "apply_query_key_layer_scaling: true", "bias_activation_fusion: false"]
     if a.get("S"):
         lines += ["moe_shared_expert_intermediate_size: %d" % a["S"], "moe_shared_expert_overlap: false"]
-    lines += [
-        "tokenizer:",
-        "  library: sentencepiece",
-        "  type: null",
-        "  model: %s" % tokenizer,
-        "  vocab_file: null",
-        "  merge_file: null",
-        "  sentencepiece_legacy: false",
-    ]
+    lines += sentencepiece_keys(tokenizer)
     return "\n".join(lines) + "\n"
+
+
+def sentencepiece_keys(tokenizer):
+    """model_config.yaml's tokenizer section for a SentencePiece artifact."""
+    return ["tokenizer:", "  library: sentencepiece", "  type: null", "  model: %s" % tokenizer,
+            "  vocab_file: null", "  merge_file: null", "  sentencepiece_legacy: false"]
 
 
 def run_keys(tp):
@@ -475,13 +473,7 @@ def mamba_config(a, tp, tokenizer, precision):
         "make_vocab_size_divisible_by: 128",
         "precision: %s" % precision,
         "dist_ckpt_format: zarr",
-        "tokenizer:",
-        "  library: sentencepiece",
-        "  type: null",
-        "  model: %s" % tokenizer,
-        "  vocab_file: null",
-        "  merge_file: null",
-        "  sentencepiece_legacy: false",
+    ] + sentencepiece_keys(tokenizer) + [
         "target: nemo.collections.nlp.models.language_modeling.megatron_mamba_model.MegatronMambaModel",
     ] + (["mamba_num_heads: %d" % a["mamba_heads"]] if a.get("mamba_heads") else []) + [
         "nemo_version: 2.0.0",
@@ -535,8 +527,7 @@ def model_config_from_hf(nemo, tp, tokenizer, precision):
     if "mcore_customization_config" in nemo:
         lines.append("mcore_customization_config:")
         lines += ["  %s: %s" % (k, val(v)) for k, v in nemo["mcore_customization_config"].items()]
-    lines += ["tokenizer:", "  library: sentencepiece", "  type: null", "  model: %s" % tokenizer,
-              "  vocab_file: null", "  merge_file: null", "  sentencepiece_legacy: false"]
+    lines += sentencepiece_keys(tokenizer)
     return "\n".join(lines) + "\n"
 
 
