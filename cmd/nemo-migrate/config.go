@@ -30,7 +30,8 @@ resolvers) and maps each setting to its NeMo 2.0 object:
   model architecture                         the NeMo 2.0 model and config class
                                              'convert --model_id auto' picks (Llama,
                                              Llama 3.1, Mistral, Mixtral, Nemotron,
-                                             Qwen2, Starcoder 2, GPT; see 'models')
+                                             Qwen2, Starcoder 2, GPT, Mamba hybrids;
+                                             see 'models')
 
 Every argument's comment names the YAML key it came from. Where NeMo 2.0
 changed a default (ckpt_parallel_load, ckpt_async_save, clip_grad, the
@@ -42,7 +43,7 @@ ${oc.env:...} values become os.environ lookups. IN.yaml may also be the
 model_config.yaml of a .nemo file, or - to read standard input.
 
 Config refuses, saying what it found, what it does not migrate: other model
-families (T5, BERT, Retro, Mamba, Gemma, ...), configs that do not train
+families (T5, BERT, Retro, Gemma, Mamba fine-tunes, ...), configs that do not train
 (inference, export, quantization), NeMo 2.0 files, and checkpoints (a .nemo
 is converted by 'nemo-migrate convert').
 

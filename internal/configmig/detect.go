@@ -101,6 +101,10 @@ type foreign struct {
 	name, what, nemo2 string
 }
 
+// mambaFineTuneWhy says why a Mamba fine-tune is refused when Mamba
+// pretraining configs migrate.
+const mambaFineTuneWhy = "its architecture is the checkpoint's, and nemo-migrate migrates Mamba configs that give the architecture (pretraining) only"
+
 var (
 	famT5 = foreign{"T5", "a NeMo 1.0 T5 (encoder-decoder) config",
 		"NeMo 2.0 trains T5 with llm.T5Model (llm.T5Config220M, T5Config3B, T5Config11B); start from its recipes (nemo.collections.llm.recipes.t5_220m, ...)"}
@@ -116,9 +120,9 @@ var (
 		"NeMo 2.0 trains it with llm.BertEmbeddingModel (llm.BertEmbeddingLargeConfig, BertEmbeddingMiniConfig)"}
 	famRetro   = foreign{"Retro", "a NeMo 1.0 Retro (retrieval-augmented) config", "NeMo 2.0 has no Retro model"}
 	famGriffin = foreign{"Griffin", "a NeMo 1.0 Griffin (RecurrentGemma) config", "NeMo 2.0 has no Griffin model"}
-	famMamba   = foreign{"Mamba", "a NeMo 1.0 Mamba or hybrid Mamba-Transformer config",
-		"NeMo 2.0 trains these with llm.MambaModel (llm.SSMConfig, BaseMambaConfig130M ... NVIDIAMambaHybridConfig8B, NemotronHConfig8B, ...); " +
-			"their checkpoints convert with 'nemo-migrate convert --model_id auto', whose context/ holds the SSMConfig to start from"}
+	famMamba   = foreign{"Mamba", "a NeMo 1.0 Mamba or hybrid Mamba-Transformer fine-tuning config",
+		"NeMo 2.0 fine-tunes these with llm.MambaModel; convert the checkpoint with 'nemo-migrate convert --model_id auto' " +
+			"and start from its context/"}
 	famHyena = foreign{"Hyena", "a NeMo 1.0 Hyena config",
 		"NeMo 2.0 trains Hyena with llm.HyenaModel (llm.HyenaConfig, Hyena1bConfig, Hyena7bConfig, ...)"}
 	famFalcon = foreign{"Falcon", "a NeMo 1.0 Falcon config (parallel attention and MLP)", "NeMo 2.0 has no Falcon model"}
@@ -236,7 +240,10 @@ func (d *detector) refuse(reason Refusal, detected, path string) *RefusedError {
 func (d *detector) foreign(f foreign, path string) *RefusedError {
 	e := d.refuse(NotMigrated, f.name, path)
 	e.What = f.what
-	e.Why = "nemo-migrate writes NeMo 2.0 training scripts for GPT-style (decoder-only) models only"
+	e.Why = "nemo-migrate writes NeMo 2.0 training scripts for GPT-style (decoder-only) models and Mamba hybrids only"
+	if f == famMamba {
+		e.Why = mambaFineTuneWhy
+	}
 	if f.nemo2 != "" {
 		e.Do = f.nemo2 + "."
 	}
@@ -456,9 +463,14 @@ func (d *detector) family() *RefusedError {
 		return d.foreign(famBERTEmbedding, d.first("global_inbatch_negatives", "add_pooler"))
 	case d.has("mcore_bert") || d.has("bert_binary_head"):
 		return d.foreign(famBERT, d.first("mcore_bert", "bert_binary_head"))
-	case d.has("hybrid_override_pattern") || d.has("mamba_ssm_ngroups") || truthyRaw(d.ms.Get("is_hybrid_model")):
+	case (d.has("hybrid_override_pattern") || d.has("mamba_ssm_ngroups") || truthyRaw(d.ms.Get("is_hybrid_model"))) &&
+		!d.has("num_layers") && !d.has("hidden_size"):
+		// A Mamba fine-tune: its architecture is the checkpoint's. With
+		// an architecture it migrates to MambaModel (isMamba).
 		return d.foreign(famMamba, d.first("hybrid_override_pattern", "mamba_ssm_ngroups", "is_hybrid_model"))
-	case d.has("activations_checkpoint_recurrent") || d.has("logits_soft_cap"):
+	case (d.has("activations_checkpoint_recurrent") || d.has("logits_soft_cap")) &&
+		// megatron_mamba_config.yaml has activations_checkpoint_recurrent too.
+		!d.has("hybrid_override_pattern") && !d.has("mamba_ssm_ngroups"):
 		return d.foreign(famGriffin, d.first("activations_checkpoint_recurrent", "logits_soft_cap"))
 	case d.has("hyena") || strings.Contains(d.str(mk("name")), "hyena"):
 		return d.foreign(famHyena, d.first("hyena", "name"))

@@ -63,7 +63,7 @@ model:
 		{"retro", "model: {num_layers: 2, retro: {retro_num_neighbors: 2}}\n", NotMigrated, "Retro", "model.retro"},
 		{"retro fine-tune by name", "name: fine_tune_retro\nmodel: {restore_path: /m/retro.nemo, data: {train_ds: {file_names: [a]}}}\n", NotMigrated, "Retro", "name: fine_tune_retro"},
 		{"griffin", "name: megatron_griffin\nmodel: {num_layers: 26, activations_checkpoint_recurrent: false}\n", NotMigrated, "Griffin", "model.activations_checkpoint_recurrent"},
-		{"mamba", "model: {num_layers: 56, hybrid_override_pattern: M-M-M*-}\n", NotMigrated, "Mamba", "model.hybrid_override_pattern: M-M-M*-"},
+		{"mamba fine-tune", "model: {restore_from_path: /m/h.nemo, hybrid_override_pattern: M-M-M*-}\n", NotMigrated, "Mamba", "model.hybrid_override_pattern: M-M-M*-"},
 		{"mamba fine-tune by name", `
 name: megatron_mamba
 model:

@@ -44,6 +44,9 @@ var alwaysExplicit = map[string]bool{
 // family, but Auto needs valid ones.
 func (g *mig) chooseFamily() (m models.Model, cfg *models.Config, y map[string]any, standIns bool, err error) {
 	y, standIns = g.archYAML()
+	if g.isMamba() {
+		y["target"] = models.MambaTarget
+	}
 	m, cfg, err = models.Auto(y)
 	if err != nil {
 		return models.Model{}, nil, nil, false, g.archRefusal(err)
@@ -133,7 +136,7 @@ func (g *mig) archRefusal(err error) error {
 // nemo1Keys names, for config fields whose NeMo 1.0 key has another name,
 // that key.
 var nemo1Keys = func() map[string]string {
-	m := map[string]string{"activation_func": "activation", "gated_linear_unit": "activation"}
+	m := map[string]string{"activation_func": "activation", "gated_linear_unit": "activation", "mamba_num_groups": "mamba_ssm_ngroups"}
 	for _, k := range archKeys {
 		if k.arg != "" {
 			m[k.arg] = k.key

@@ -463,6 +463,11 @@ func TestModelFamilies(t *testing.T) {
 			map[string]string{"activation_func": "F.gelu", "gated_linear_unit": "False", "bias_activation_fusion": "True"}},
 		{"full TE layer", "{num_layers: 2, activation: gelu, name: megatron_gpt_full_te_layer_autocast}", "base", "GPTModel", "GPTConfig",
 			map[string]string{"use_transformer_engine_full_layer_spec": "True"}},
+		// MegatronMambaModel: gated_linear_unit from its own key, not the
+		// activation's name; bias and rope ignored.
+		{"mamba", "{num_layers: 3, hidden_size: 128, num_attention_heads: 2, hybrid_override_pattern: M*-, mamba_ssm_ngroups: 2, activation: swiglu, bias: true, position_embedding_type: rope}",
+			"ssm", "MambaModel", "SSMConfig",
+			map[string]string{"hybrid_override_pattern": "'M*-'", "mamba_num_groups": "2", "gated_linear_unit": "False", "activation_func": "F.silu"}},
 	}
 	for _, c := range cases {
 		m := migrateString(t, "model: "+c.model+"\n")

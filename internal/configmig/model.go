@@ -173,7 +173,11 @@ func (g *mig) modelConfig() error {
 	if v, _ := g.truthy(g.mk("scale_positional_embedding")); v {
 		g.from(cfg, g.mk("scale_positional_embedding"))
 	}
-	g.archArgs(cfg, class)
+	if models.IsSSM(class) {
+		g.mambaArgs(cfg, class)
+	} else {
+		g.archArgs(cfg, class)
+	}
 	if g.str(g.mk("name")) == "megatron_gpt_full_te_layer_autocast" {
 		// The spec name selects TransformerEngine's whole layer, which
 		// NeMo 2.0's GPTConfig builds with this flag.

@@ -429,3 +429,11 @@ func describePattern(p string) string {
 	}
 	return p
 }
+
+// IsSSM reports whether configs of class c build a Megatron-Core
+// MambaModel (SSMConfig and its subclasses).
+func IsSSM(c *Class) bool { return isSSM(c) }
+
+// MambaTarget is the target a NeMo 1 Mamba model_config.yaml records: its
+// presence makes Auto read the YAML as MegatronMambaModel does.
+const MambaTarget = "nemo.collections.nlp.models.language_modeling.megatron_mamba_model." + mambaTarget
