@@ -1,6 +1,7 @@
 package configmig
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"strconv"
@@ -173,11 +174,7 @@ func (g *mig) modelConfig() error {
 	if v, _ := g.truthy(g.mk("scale_positional_embedding")); v {
 		g.from(cfg, g.mk("scale_positional_embedding"))
 	}
-	if models.IsSSM(class) {
-		g.mambaArgs(cfg, class)
-	} else {
-		g.archArgs(cfg, class)
-	}
+	g.archArgs(cfg, class)
 	if g.str(g.mk("name")) == "megatron_gpt_full_te_layer_autocast" {
 		// The spec name selects TransformerEngine's whole layer, which
 		// NeMo 2.0's GPTConfig builds with this flag.
@@ -239,7 +236,10 @@ func (g *mig) modelConfig() error {
 
 // archArgs adds the architecture keys of the YAML to cfg, a call of
 // class; a key for a field the class does not have is listed as unmapped.
+// A Mamba hybrid's (SSMConfig) keys are read as MegatronMambaModel reads
+// them: its own keys, and the GPT keys it ignores listed with the reason.
 func (g *mig) archArgs(cfg *Call, class *models.Class) {
+	mamba := models.IsSSM(class)
 	add := func(arg, key string) {
 		if !g.has(g.mk(key)) {
 			return
@@ -250,14 +250,18 @@ func (g *mig) archArgs(cfg *Call, class *models.Class) {
 		}
 		cfg.add(g.fromKey(arg, g.mk(key)))
 	}
-	for _, k := range archKeys {
-		arg := k.arg
-		if arg == "" {
-			arg = k.key
+	if mamba {
+		for k, why := range mambaIgnores {
+			g.skip(g.mk(k), why)
 		}
-		add(arg, k.key)
 	}
-	if sec := g.section(""); sec != nil {
+	for _, k := range archKeys {
+		if _, ignored := mambaIgnores[k.key]; mamba && ignored {
+			continue
+		}
+		add(cmp.Or(k.arg, k.key), k.key)
+	}
+	if sec := g.section(""); sec != nil && !mamba {
 		for _, e := range sec.Entries {
 			if strings.HasPrefix(e.Key, "moe_") && e.Key != "moe_extended_tp" && e.KeyKind == omegaconf.String {
 				add(e.Key, e.Key)
@@ -266,7 +270,14 @@ func (g *mig) archArgs(cfg *Call, class *models.Class) {
 	}
 	g.normalization(cfg)
 	g.activation(cfg)
-	g.positions(cfg, class.Ref.Name)
+	if mamba {
+		g.mambaGating(cfg)
+		for _, k := range mambaKeys {
+			add(cmp.Or(k.arg, k.key), k.key)
+		}
+	} else {
+		g.positions(cfg, class.Ref.Name)
+	}
 	g.qkScaling(cfg)
 	if a := g.fromKey("attention_backend", g.mk("attention_backend")); a != nil {
 		if l, ok := a.Value.(Lit); ok && l.N.Kind == omegaconf.String {

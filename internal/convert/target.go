@@ -210,8 +210,8 @@ func (t *Target) setPrecision(src *Source, y map[string]any, dtype string) error
 	return models.SetPrecision(t.Config, p)
 }
 
-// sizeVocab records the stored vocabulary size (models.VocabSize says why
-// always).
+// sizeVocab records how NeMo 2 sizes the embedding to its stored rows
+// (models.SetVocab: vocab_size, or for MambaModel the padding divisor).
 func (t *Target) sizeVocab(src *Source) error {
 	emb, ok := src.Weights.Tensor(embeddingKey(src))
 	if !ok || len(emb.Shape) != 2 {

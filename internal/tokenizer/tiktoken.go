@@ -60,10 +60,12 @@ func ReadTiktokenFile(path string) (*TiktokenVocab, error) {
 // bytes; no token twice); for the line layout, valid base64, integer
 // ranks, and no rank or token twice. At most MaxFileSize bytes are read.
 func ParseTiktoken(r io.Reader) (*TiktokenVocab, error) {
-	return parseTiktoken(r, MaxFileSize)
+	return parseTiktoken(r, MaxFileSize, nil)
 }
 
-func parseTiktoken(r io.Reader, limit int64) (*TiktokenVocab, error) {
+// parseTiktoken reads at most limit bytes; visit, if not nil, gets the
+// tokens of the JSON layout in rank order.
+func parseTiktoken(r io.Reader, limit int64, visit func(rank int, tok []byte)) (*TiktokenVocab, error) {
 	br := bufio.NewReader(io.LimitReader(r, limit+1))
 	lr := &countingReader{r: br}
 	first, err := peekNonSpace(br)
@@ -75,7 +77,7 @@ func parseTiktoken(r io.Reader, limit int64) (*TiktokenVocab, error) {
 	}
 	var v *TiktokenVocab
 	if first == '[' {
-		v, err = parseTiktokenJSON(lr, nil)
+		v, err = parseTiktokenJSON(lr, visit)
 	} else {
 		v, err = parseTiktokenBPE(lr)
 	}

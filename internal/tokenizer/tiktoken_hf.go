@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -33,13 +34,16 @@ func TiktokenHFJSON(vocab io.Reader, opts TiktokenOptions) (tokenizerJSON []byte
 	}
 	inner := opts.VocabSize - opts.NumSpecialTokens
 	var toks [][]byte
-	v, err := parseTiktokenJSON(io.LimitReader(vocab, MaxFileSize), func(rank int, tok []byte) {
+	v, err := parseTiktoken(vocab, MaxFileSize, func(rank int, tok []byte) {
 		if rank < inner {
 			toks = append(toks, tok)
 		}
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("tiktoken vocabulary: %w", err)
+	}
+	if v.Format != TiktokenJSON {
+		return nil, nil, errors.New("tiktoken vocabulary: NeMo's TiktokenTokenizer reads only the JSON list layout")
 	}
 	if v.Ranks < inner {
 		return nil, nil, fmt.Errorf("tiktoken vocabulary has %d tokens; vocab_size %d with %d special tokens needs %d", v.Ranks, opts.VocabSize, opts.NumSpecialTokens, inner)

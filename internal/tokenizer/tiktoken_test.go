@@ -200,7 +200,7 @@ func TestTiktokenSizeLimit(t *testing.T) {
 	// A stream over the limit is cut off, whether it parses or not.
 	seed, _ := os.ReadFile("testdata/tiktoken_vocab.json")
 	for _, data := range []string{string(seed), "[" + strings.Repeat(" ", len(seed)) + "]", distinctLines(2000)} {
-		if _, err := parseTiktoken(strings.NewReader(data), int64(len(seed)-1)); err == nil || !strings.Contains(err.Error(), "too large") {
+		if _, err := parseTiktoken(strings.NewReader(data), int64(len(seed)-1), nil); err == nil || !strings.Contains(err.Error(), "too large") {
 			t.Errorf("oversized stream: %v", err)
 		}
 	}

@@ -202,9 +202,6 @@ def build_mamba(a, rnd, tp):
     def add(key, *shape):
         pieces.append(Piece(p + key, rnd(*shape), (shape[0] // tp,) + tuple(shape[1:])))
 
-    def extra(module, tag):
-        pass  # mamba_objects lists them
-
     add("embedding.word_embeddings.weight", V, H)
     for i, sym in enumerate(a["pattern"]):
         l = "decoder.layers.%d." % i
@@ -225,22 +222,16 @@ def build_mamba(a, rnd, tp):
                 add(m + name, nh)
             add(m + "norm.weight", inner)
             pieces.append(Piece(p + m + "out_proj.weight", rnd(H, inner), (H, inner // tp)))
-            extra(m + "in_proj", i)
-            extra(m + "out_proj", i)
         elif sym == "*":
             s = l + "self_attention."
             pieces.append(Piece(p + s + "linear_qkv.layer_norm_weight", rnd(H), (H,)))
             add(s + "linear_qkv.weight", (heads + 2 * groups) * kv, H)
             pieces.append(Piece(p + s + "linear_proj.weight", rnd(H, heads * kv), (H, heads * kv // tp)))
-            for mod in ("linear_qkv", "core_attention", "linear_proj"):
-                extra(s + mod, i)
         else:
             m = l + "mlp."
             pieces.append(Piece(p + m + "linear_fc1.layer_norm_weight", rnd(H), (H,)))
             add(m + "linear_fc1.weight", F, H)
             pieces.append(Piece(p + m + "linear_fc2.weight", rnd(H, F), (H, F // tp)))
-            extra(m + "linear_fc1", i)
-            extra(m + "linear_fc2", i)
     pieces.append(Piece(p + "decoder.final_norm.weight", rnd(H), (H,)))
     add("output_layer.weight", V, H)
     return pieces, mamba_objects(a["pattern"])
